@@ -1,0 +1,28 @@
+//! # tributary-core
+//!
+//! The runtime half of Tributary's adapters. Generated adapter crates (see `adapters/pco`) and
+//! hand-written entities (through `#[derive(Entity)]` from `tributary-macros`) implement the
+//! traits in [`entity`]; the engine sees every adapter only through them.
+//!
+//! - [`jsonapi`]: JSON:API documents, resources and relationships, with no data dropped.
+//! - [`entity`]: the [`Entity`](entity::Entity) trait and the static descriptions
+//!   ([`EntityDef`](entity::EntityDef), [`Manifest`](manifest::Manifest)) the generator emits.
+//! - [`manifest`]: an adapter's manifest and its compile-time sync order.
+//! - [`graph`]: dependency checks usable in `const` context (a hard cycle is a compile error).
+//! - [`query`]: the query string of a list or get request.
+//! - [`client`]: the HTTP client that fetches documents and streams pages.
+
+pub mod client;
+pub mod entity;
+pub mod error;
+pub mod graph;
+pub mod jsonapi;
+pub mod manifest;
+pub mod query;
+
+pub use client::{Client, Page};
+pub use entity::{Dependency, EndpointDef, EndpointKind, Entity, EntityDef, RelationshipDef};
+pub use error::Error;
+pub use jsonapi::{Document, RawResource, Resource, ResourceId, ToMany, ToOne};
+pub use manifest::Manifest;
+pub use query::Query;

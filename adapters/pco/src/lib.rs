@@ -1,0 +1,1 @@
+//! PCO adapter (work in progress).

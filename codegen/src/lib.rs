@@ -1,0 +1,1 @@
+//! Tributary's generator (work in progress).

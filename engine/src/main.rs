@@ -1,0 +1,3 @@
+//! The `tributary` command line (work in progress).
+
+fn main() {}

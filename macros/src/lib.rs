@@ -1,0 +1,1 @@
+//! Proc macros (work in progress).
