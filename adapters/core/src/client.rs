@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::entity::Entity;
 use crate::error::{Error, ErrorDocument};
-use crate::jsonapi::{Document, Resource};
+use crate::jsonapi::{Document, RawResource, Resource};
 use crate::query::Query;
 
 /// How requests authenticate.
@@ -68,6 +68,17 @@ pub struct Page<E: Entity> {
     pub offset: u64,
     /// The decoded document.
     pub document: Document<Vec<Resource<E>>>,
+}
+
+/// One page of a list endpoint, undecoded: what the engine streams, validates and maps.
+#[derive(Debug, Clone)]
+pub struct RawPage {
+    /// The URL of the page (for error messages and quarantine records).
+    pub url: String,
+    /// The offset this page was requested at.
+    pub offset: u64,
+    /// The decoded document with untyped resources.
+    pub document: Document<Vec<RawResource>>,
 }
 
 impl Client {
@@ -160,9 +171,10 @@ impl Client {
             async move {
                 let Some(offset) = next else { return Ok(None) };
                 query.set("offset", offset.to_string());
-                let document: Document<Vec<Resource<E>>> = client.get(&path, &query).await?;
+                let document: Document<Vec<T>> = client.get(&path, &query).await?;
                 let next = document.meta.next.map(|n| n.offset);
-                Ok(Some((Page { offset, document }, next)))
+                let url = client.url(&path, &query);
+                Ok(Some((make(offset, url, document), next)))
             }
         })
         .boxed()

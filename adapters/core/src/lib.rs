@@ -20,7 +20,7 @@ pub mod jsonapi;
 pub mod manifest;
 pub mod query;
 
-pub use client::{Client, Page};
+pub use client::{Auth, Client, Page, RawPage};
 pub use entity::{Dependency, EndpointDef, EndpointKind, Entity, EntityDef, RelationshipDef};
 pub use error::Error;
 pub use jsonapi::{Document, RawResource, Resource, ResourceId, ToMany, ToOne};
