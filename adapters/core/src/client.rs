@@ -155,12 +155,41 @@ impl Client {
         })
     }
 
-    /// Streams every page of a list endpoint, following `meta.next.offset`.
+    /// Streams every page of a list endpoint as typed resources, following `meta.next.offset`.
     pub fn pages<E: Entity>(
         &self,
         path: String,
         query: Query,
     ) -> BoxStream<'static, Result<Page<E>, Error>> {
+        self.paged(path, query, |offset, _url, document| Page {
+            offset,
+            document,
+        })
+    }
+
+    /// Streams every page of a list endpoint as raw resources, following `meta.next.offset`.
+    pub fn raw_pages(
+        &self,
+        path: String,
+        query: Query,
+    ) -> BoxStream<'static, Result<RawPage, Error>> {
+        self.paged(path, query, |offset, url, document| RawPage {
+            url,
+            offset,
+            document,
+        })
+    }
+
+    fn paged<T, P>(
+        &self,
+        path: String,
+        query: Query,
+        make: fn(u64, String, Document<Vec<T>>) -> P,
+    ) -> BoxStream<'static, Result<P, Error>>
+    where
+        T: DeserializeOwned + Send + 'static,
+        P: Send + 'static,
+    {
         let client = self.clone();
         let start = query
             .get("offset")
