@@ -6,6 +6,8 @@
 use std::fmt::Debug;
 
 use serde::Serialize;
+
+use crate::mapping::CanonicalMapping;
 use serde::de::DeserializeOwned;
 
 /// How a relationship constrains the sync order.
@@ -68,7 +70,7 @@ pub struct EndpointDef {
 }
 
 /// The static description of an entity: what the engine needs to sync it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct EntityDef {
     /// The entity's unique name in its manifest, e.g. `Person` or `GroupEvent`.
     pub name: &'static str,
@@ -86,8 +88,8 @@ pub struct EntityDef {
     pub order_by: &'static [&'static str],
     /// Attributes accepted by `where[...]=`.
     pub query_by: &'static [&'static str],
-    /// The canonical entity it maps to, if any.
-    pub canonical: Option<&'static str>,
+    /// How it maps onto the canonical model, if it does.
+    pub canonical: Option<&'static CanonicalMapping>,
     /// Webhook event names that announce changes to it.
     pub webhook_events: &'static [&'static str],
 }

@@ -9,6 +9,7 @@
 //!   ([`EntityDef`](entity::EntityDef), [`Manifest`](manifest::Manifest)) the generator emits.
 //! - [`manifest`]: an adapter's manifest and its compile-time sync order.
 //! - [`graph`]: dependency checks usable in `const` context (a hard cycle is a compile error).
+//! - [`mapping`]: declarative mapping of records onto the canonical model.
 //! - [`query`]: the query string of a list or get request.
 //! - [`client`]: the HTTP client that fetches documents and streams pages.
 
@@ -18,11 +19,15 @@ pub mod error;
 pub mod graph;
 pub mod jsonapi;
 pub mod manifest;
+pub mod mapping;
 pub mod query;
 
 pub use client::{Auth, Client, Page, RawPage};
 pub use entity::{Dependency, EndpointDef, EndpointKind, Entity, EntityDef, RelationshipDef};
 pub use error::Error;
 pub use jsonapi::{Document, RawResource, Resource, ResourceId, ToMany, ToOne};
-pub use manifest::Manifest;
+pub use manifest::{Manifest, Paging, Validator};
+pub use mapping::{
+    CanonicalMapping, CanonicalRecord, EdgeMapping, FieldMapping, RecordRef, Transform,
+};
 pub use query::Query;

@@ -1,6 +1,10 @@
 //! An adapter's manifest: its entities and the order they sync in.
 
 use crate::entity::EntityDef;
+use crate::jsonapi::RawResource;
+
+/// Checks a raw resource of the named entity against its typed schema, saying what is wrong.
+pub type Validator = fn(entity: &str, resource: &RawResource) -> Result<(), String>;
 
 /// How an API pages its collections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +35,8 @@ pub struct Manifest {
     /// Filter template for delta syncs, with `{attr}` for the timestamp attribute,
     /// e.g. `where[{attr}][gte]`.
     pub delta_filter: Option<&'static str>,
+    /// Decodes a raw resource into its typed entity; a record that fails is quarantined.
+    pub validate: Validator,
 }
 
 impl Manifest {
