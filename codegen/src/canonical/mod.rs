@@ -1,0 +1,1 @@
+//! The canonical model: `specs/canonical.yaml` → Rust types and SQL migrations.
