@@ -15,3 +15,10 @@
 //! [`canonical`] does the same for the canonical model spec.
 
 pub mod canonical;
+pub mod diagnostic;
+pub mod graph;
+pub mod ir;
+pub mod load;
+pub mod manifest;
+pub mod naming;
+pub mod resolve;

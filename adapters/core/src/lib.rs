@@ -11,8 +11,11 @@
 //! - [`graph`]: dependency checks usable in `const` context (a hard cycle is a compile error).
 //! - [`mapping`]: declarative mapping of records onto the canonical model.
 //! - [`query`]: the query string of a list or get request.
-//! - [`client`]: the HTTP client that fetches documents and streams pages.
+//! - [`client`]: the HTTP client that fetches documents and streams pages, built from
+//!   [`auth`] (PAT, OAuth with rotating refresh through a [`token`] store), [`ratelimit`]
+//!   (pacing learned from PCO's headers) and [`retry`] (bounded, jittered backoff).
 
+pub mod auth;
 pub mod client;
 pub mod entity;
 pub mod error;
@@ -21,8 +24,12 @@ pub mod jsonapi;
 pub mod manifest;
 pub mod mapping;
 pub mod query;
+pub mod ratelimit;
+pub mod retry;
+pub mod token;
 
-pub use client::{Auth, Client, Page, RawPage};
+pub use auth::{Auth, OAuth};
+pub use client::{Client, ClientBuilder, Page, RawPage};
 pub use entity::{Dependency, EndpointDef, EndpointKind, Entity, EntityDef, RelationshipDef};
 pub use error::Error;
 pub use jsonapi::{Document, RawResource, Resource, ResourceId, ToMany, ToOne};
@@ -30,4 +37,18 @@ pub use manifest::{Manifest, Paging, Validator};
 pub use mapping::{
     CanonicalMapping, CanonicalRecord, EdgeMapping, FieldMapping, RecordRef, Transform,
 };
-pub use query::Query;
+pub use query::{Compare, Direction, Query};
+pub use ratelimit::{RateLimiter, RateObservation, WindowLimiter};
+pub use retry::RetryPolicy;
+pub use token::{MemoryTokenStore, TokenSet, TokenStore};
+
+/// Re-exports used by generated code and by `tributary-macros`, so that adapter crates need
+/// no direct dependency on them. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use chrono;
+    pub use futures;
+    pub use schemars;
+    pub use serde;
+    pub use serde_json;
+}

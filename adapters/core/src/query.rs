@@ -103,3 +103,65 @@ mod tests {
         assert_eq!(q.encode(), "where[first_name]=Ann%20%26%20Bo");
     }
 }
+
+/// A comparison in a `where[attr][op]=` filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// `where[attr]=v`
+    Eq,
+    /// `where[attr][gt]=v`
+    Gt,
+    /// `where[attr][gte]=v`
+    Gte,
+    /// `where[attr][lt]=v`
+    Lt,
+    /// `where[attr][lte]=v`
+    Lte,
+}
+
+impl Compare {
+    /// The query key for `attr`.
+    pub fn key(self, attr: &str) -> String {
+        let op = match self {
+            Compare::Eq => return format!("where[{attr}]"),
+            Compare::Gt => "gt",
+            Compare::Gte => "gte",
+            Compare::Lt => "lt",
+            Compare::Lte => "lte",
+        };
+        format!("where[{attr}][{op}]")
+    }
+}
+
+/// Sort direction of `order=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    /// `order=attr`
+    #[default]
+    Ascending,
+    /// `order=-attr`
+    Descending,
+}
+
+impl Direction {
+    /// The `order=` value for `attr`.
+    pub fn value(self, attr: &str) -> String {
+        match self {
+            Direction::Ascending => attr.to_owned(),
+            Direction::Descending => format!("-{attr}"),
+        }
+    }
+}
+
+/// Percent-encodes one path segment (an id substituted into a path template).
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}

@@ -1,0 +1,109 @@
+//! Reads an adapter's spec folder: `manifest.yaml` and the OpenAPI documents it lists.
+
+mod normalize;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::manifest::ManifestFile;
+
+/// One parsed OpenAPI document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The document, normalised to OpenAPI 3.0 and parsed by `openapiv3`.
+    pub openapi: openapiv3::OpenAPI,
+}
+
+/// Everything read from one spec folder.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The manifest's path.
+    pub manifest_path: PathBuf,
+    /// The manifest.
+    pub manifest: ManifestFile,
+    /// The OpenAPI documents, in manifest order.
+    pub documents: Vec<Document>,
+}
+
+impl Loaded {
+    /// Every file read (for `cargo:rerun-if-changed`).
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        std::iter::once(self.manifest_path.clone())
+            .chain(self.documents.iter().map(|d| d.path.clone()))
+            .collect()
+    }
+}
+
+fn read_yaml(path: &Path) -> Result<Value, Diagnostic> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::new(path, format!("cannot read the file: {e}")))?;
+    serde_norway::from_str::<Value>(&text).map_err(|e| {
+        let d = Diagnostic::new(path, format!("malformed YAML: {e}"));
+        match e.location() {
+            Some(l) => d.at(format!("line {} column {}", l.line(), l.column())),
+            None => d,
+        }
+    })
+}
+
+/// Reads `dir/manifest.yaml` and its OpenAPI documents, reporting every problem found.
+pub fn load(dir: &Path) -> Result<Loaded, Diagnostics> {
+    let manifest_path = dir.join("manifest.yaml");
+    let raw = read_yaml(&manifest_path)?;
+    let manifest: ManifestFile = serde_json::from_value(raw).map_err(|e| {
+        Diagnostic::new(&manifest_path, format!("invalid manifest: {e}"))
+    })?;
+    let mut diags = Diagnostics::default();
+    let mut documents = Vec::new();
+    for (i, rel) in manifest.openapi.iter().enumerate() {
+        let path = dir.join(rel);
+        if !path.is_file() {
+            diags.push(
+                Diagnostic::new(&manifest_path, format!("OpenAPI document `{rel}` does not exist"))
+                    .at(format!("/openapi/{i}")),
+            );
+            continue;
+        }
+        match read_document(&path) {
+            Ok(openapi) => documents.push(Document { path, openapi }),
+            Err(mut d) => diags.0.append(&mut d.0),
+        }
+    }
+    diags.into_result(Loaded {
+        manifest_path,
+        manifest,
+        documents,
+    })
+}
+
+/// Reads one OpenAPI document (3.0.x or 3.1.x).
+pub fn read_document(path: &Path) -> Result<openapiv3::OpenAPI, Diagnostics> {
+    let mut value = read_yaml(path)?;
+    let version = value
+        .get("openapi")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut diags = Diagnostics::default();
+    if version.starts_with("3.1") {
+        normalize::from_3_1(&mut value, path, &mut diags);
+    } else if !version.starts_with("3.0") {
+        diags.push(
+            Diagnostic::new(
+                path,
+                format!("unsupported OpenAPI version `{version}` (3.0.x and 3.1.x are supported)"),
+            )
+            .at("/openapi"),
+        );
+    }
+    normalize::untyped_enums(&mut value);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    serde_json::from_value(value)
+        .map_err(|e| Diagnostic::new(path, format!("not a valid OpenAPI document: {e}")).into())
+}
