@@ -1,0 +1,278 @@
+//! Read API: resolves `/{module}/v2/...` paths against the store and builds list and single
+//! documents with Planning Center's links, meta, paging, `where`, `order` and `include`.
+
+use crate::jsonapi::{Included, NOT_FOUND, Renderer, error_doc};
+use crate::query::{ListQuery, Op, Where, parse};
+use crate::schema::RelKind;
+use crate::store::{Org, Record};
+use crate::value::Val;
+use serde_json::{Map, Value, json};
+use std::cmp::Ordering;
+
+/// A response of the read API: status and optional JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body (`None` for 204).
+    pub body: Option<Value>,
+}
+
+impl Reply {
+    fn ok(v: Value) -> Self {
+        Reply { status: 200, body: Some(v) }
+    }
+
+    /// An error document.
+    pub fn error(status: u16, detail: &str) -> Self {
+        Reply { status, body: Some(error_doc(status, detail)) }
+    }
+}
+
+/// Where a path points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The organisation of a module (`/people/v2`).
+    Organization(String),
+    /// A list of a table, optionally the children of a parent record over a relation.
+    List {
+        /// Table index.
+        table: usize,
+        /// Parent table, record id and relation name.
+        parent: Option<(usize, u64, String)>,
+    },
+    /// One record.
+    One {
+        /// Table index.
+        table: usize,
+        /// Record id.
+        id: u64,
+    },
+    /// An action that answers 204 (e.g. `/people/v2/lists/{id}/run`).
+    Action,
+}
+
+/// Resolve a request path; `None` means 404.
+pub fn resolve(org: &Org, path: &str) -> Option<Target> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if segs.len() < 2 || segs[1] != "v2" || !org.schema.has_module(segs[0]) {
+        return None;
+    }
+    let module = segs[0];
+    if segs.len() == 2 {
+        return Some(Target::Organization(module.to_string()));
+    }
+    let mut target = Target::List { table: org.schema.collection(module, segs[2])?, parent: None };
+    for seg in &segs[3..] {
+        target = match target {
+            Target::List { table, parent } => {
+                let id: u64 = seg.parse().ok()?;
+                let t = org.table_at(table);
+                let rec = t.get(id)?;
+                if let Some((pt, pid, rel)) = &parent {
+                    let prec = org.table_at(*pt).get(*pid)?;
+                    if !org.related(*pt, prec, rel).contains(&rec.id) {
+                        return None;
+                    }
+                }
+                Target::One { table, id }
+            }
+            Target::One { table, id } => {
+                let t = org.table_at(table);
+                if *seg == "run" && t.schema.name == "List" {
+                    Target::Action
+                } else {
+                    let rel = t.schema.relation(seg)?;
+                    match rel.kind {
+                        RelKind::Org => Target::Organization(module.to_string()),
+                        RelKind::One { slot } => Target::One {
+                            table: org.schema.index(&rel.target)?,
+                            id: t.get(id)?.links[slot]?,
+                        },
+                        _ => Target::List {
+                            table: org.schema.index(&rel.target)?,
+                            parent: Some((table, id, rel.name.clone())),
+                        },
+                    }
+                }
+            }
+            Target::Organization(_) | Target::Action => return None,
+        };
+    }
+    Some(target)
+}
+
+/// Answer a GET.
+pub fn get(org: &Org, base: &str, path: &str, raw_query: Option<&str>) -> Reply {
+    let Some(target) = resolve(org, path) else {
+        return Reply::error(404, NOT_FOUND);
+    };
+    let mut q = match parse(raw_query) {
+        Ok(q) => q,
+        Err(e) => return Reply::error(400, &e),
+    };
+    let r = Renderer { org, base };
+    match target {
+        Target::Action => Reply { status: 204, body: None },
+        Target::Organization(module) => Reply::ok(json!({
+            "data": r.organization(&module),
+            "included": [],
+            "meta": {"can_include": [], "parent": null},
+        })),
+        Target::One { table, id } => {
+            let t = org.table_at(table);
+            if let Err(e) = q.validate(&t.schema, false) {
+                return Reply::error(400, &e);
+            }
+            let Some(rec) = t.get(id) else {
+                return Reply::error(404, NOT_FOUND);
+            };
+            let mut inc = Included::default();
+            let data = r.resource(table, rec, &q.include, &mut inc, true);
+            Reply::ok(json!({
+                "data": data,
+                "included": inc.items,
+                "meta": {"can_include": t.schema.can_include, "parent": parent_meta(org, None)},
+            }))
+        }
+        Target::List { table, parent } => list(&r, table, parent, &mut q, path),
+    }
+}
+
+fn parent_meta(org: &Org, parent: Option<&(usize, u64, String)>) -> Value {
+    match parent {
+        Some((pt, pid, _)) => json!({"id": pid.to_string(), "type": org.table_at(*pt).schema.wire_type}),
+        None => json!({"id": org.org_id.to_string(), "type": "Organization"}),
+    }
+}
+
+fn list(r: &Renderer, table: usize, parent: Option<(usize, u64, String)>, q: &mut ListQuery, path: &str) -> Reply {
+    let org = r.org;
+    let t = org.table_at(table);
+    if let Err(e) = q.validate(&t.schema, true) {
+        return Reply::error(400, &e);
+    }
+    let all: Vec<&Record> = match &parent {
+        Some((pt, pid, rel)) => match org.table_at(*pt).get(*pid) {
+            Some(prec) => org.related(*pt, prec, rel).iter().filter_map(|id| t.get(*id)).collect(),
+            None => return Reply::error(404, NOT_FOUND),
+        },
+        None if q.wheres.is_empty() && q.order.is_none() => {
+            // Fast path: a page of the whole table needs no candidate list.
+            let recs = t.records();
+            let end = (q.offset + q.per_page).min(recs.len());
+            let page = if q.offset < recs.len() { &recs[q.offset..end] } else { &[] };
+            return page_doc(r, table, None, q, path, page.iter().collect(), recs.len());
+        }
+        None => t.records().iter().collect(),
+    };
+    let mut rows: Vec<&Record> = all.into_iter().filter(|rec| q.wheres.iter().all(|w| matches(org, table, rec, w))).collect();
+    if let Some((name, desc)) = &q.order
+        && let Some(i) = t.schema.attr(name)
+    {
+        // Stable sort over id order: ties stay ordered by id in both directions.
+        rows.sort_by(|a, b| {
+            let o = a.attrs[i].compare(&b.attrs[i]);
+            if *desc { o.reverse() } else { o }
+        });
+    }
+    let total = rows.len();
+    let page: Vec<&Record> = rows.into_iter().skip(q.offset).take(q.per_page).collect();
+    page_doc(r, table, parent.as_ref(), q, path, page, total)
+}
+
+fn page_doc(
+    r: &Renderer,
+    table: usize,
+    parent: Option<&(usize, u64, String)>,
+    q: &ListQuery,
+    path: &str,
+    page: Vec<&Record>,
+    total: usize,
+) -> Reply {
+    let s = &r.org.table_at(table).schema;
+    let mut inc = Included::default();
+    let data: Vec<Value> = page.iter().map(|rec| r.resource(table, rec, &q.include, &mut inc, false)).collect();
+    let count = data.len();
+    let next = (q.offset + q.per_page < total).then_some(q.offset + q.per_page);
+    let prev = (q.offset > 0).then(|| q.offset.saturating_sub(q.per_page));
+    let mut links = Map::new();
+    links.insert("self".into(), Value::from(q.link(r.base, path, None)));
+    if let Some(p) = prev {
+        links.insert("prev".into(), Value::from(q.link(r.base, path, Some(p))));
+    }
+    if let Some(n) = next {
+        links.insert("next".into(), Value::from(q.link(r.base, path, Some(n))));
+    }
+    let mut meta = Map::new();
+    meta.insert("total_count".into(), Value::from(total));
+    meta.insert("count".into(), Value::from(count));
+    if let Some(p) = prev {
+        meta.insert("prev".into(), json!({"offset": p}));
+    }
+    if let Some(n) = next {
+        meta.insert("next".into(), json!({"offset": n}));
+    }
+    meta.insert("can_order_by".into(), json!(s.can_order_by));
+    meta.insert("can_query_by".into(), Value::from(s.can_query_by.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()));
+    meta.insert("can_include".into(), json!(s.can_include));
+    meta.insert("can_filter".into(), json!(s.can_filter));
+    meta.insert("parent".into(), parent_meta(r.org, parent));
+    let mut doc = Map::new();
+    doc.insert("links".into(), Value::Object(links));
+    doc.insert("data".into(), Value::Array(data));
+    doc.insert("included".into(), Value::Array(inc.items));
+    doc.insert("meta".into(), Value::Object(meta));
+    Reply::ok(Value::Object(doc))
+}
+
+fn matches(org: &Org, table: usize, rec: &Record, w: &Where) -> bool {
+    let t = &org.table_at(table).schema;
+    let f = w.field.as_str();
+    let owned;
+    let v: &Val = if f == "id" {
+        owned = Val::Int(rec.id as i64);
+        &owned
+    } else if let Some(i) = t.attr(f) {
+        &rec.attrs[i]
+    } else if let Some(slot) = f.strip_suffix("_id").and_then(|r| t.slot(r)) {
+        owned = rec.links[slot].map_or(Val::Null, |x| Val::Int(x as i64));
+        &owned
+    } else if let Some(kind) = f.strip_prefix("search_") {
+        return search(org, table, rec, kind, w.value.as_str().unwrap_or(""));
+    } else {
+        return false;
+    };
+    if matches!(v, Val::Null) && w.op != Op::Eq {
+        return false;
+    }
+    match w.op {
+        Op::Eq => v.matches(&w.value),
+        Op::Gt => v.compare(&w.value) == Ordering::Greater,
+        Op::Gte => v.compare(&w.value) != Ordering::Less,
+        Op::Lt => v.compare(&w.value) == Ordering::Less,
+        Op::Lte => v.compare(&w.value) != Ordering::Greater,
+    }
+}
+
+/// `search_name`, `search_name_or_email`, ... : case-insensitive substring matches.
+fn search(org: &Org, table: usize, rec: &Record, kind: &str, needle: &str) -> bool {
+    let needle = needle.to_lowercase();
+    let t = &org.table_at(table).schema;
+    let has = |v: Option<&Val>| v.and_then(Val::as_str).is_some_and(|s| s.to_lowercase().contains(&needle));
+    if kind.contains("name") && has(rec.get(t, "name")) {
+        return true;
+    }
+    for (part, rel, attr) in [("email", "emails", "address"), ("phone", "phone_numbers", "number")] {
+        if !kind.contains(part) {
+            continue;
+        }
+        let Some(ct) = t.relation(rel).and_then(|r| org.table(&r.target)) else { continue };
+        for id in org.related(table, rec, rel) {
+            if ct.get(id).is_some_and(|c| has(c.get(&ct.schema, attr))) {
+                return true;
+            }
+        }
+    }
+    false
+}

@@ -1,0 +1,166 @@
+//! Compact attribute values (24 bytes each) and their JSON rendering, parsing and comparison.
+
+use crate::schema::AttrType;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use std::cmp::Ordering;
+
+/// One attribute value of a stored record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    /// JSON null.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A decimal number.
+    Float(f64),
+    /// A string.
+    Str(Box<str>),
+    /// A timestamp, seconds since the Unix epoch (rendered `2018-08-03T01:13:32Z`).
+    Ts(i64),
+    /// A date, days since the Unix epoch (rendered `2018-08-03`).
+    Date(i32),
+    /// Any other JSON (objects, arrays), kept as compact text.
+    Json(Box<str>),
+}
+
+impl Val {
+    /// A string value.
+    pub fn str(s: impl Into<String>) -> Self {
+        Val::Str(s.into().into_boxed_str())
+    }
+
+    /// Render as JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Val::Null => Value::Null,
+            Val::Bool(b) => Value::Bool(*b),
+            Val::Int(i) => Value::from(*i),
+            Val::Float(f) => Value::from(*f),
+            Val::Str(s) => Value::String(s.to_string()),
+            Val::Ts(t) => Value::String(format_ts(*t)),
+            Val::Date(d) => Value::String(format_date(*d)),
+            Val::Json(j) => serde_json::from_str(j).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Convert a JSON value to an attribute of the declared type (for admin and API writes).
+    pub fn from_json(v: &Value, ty: AttrType) -> Result<Self, String> {
+        if v.is_null() {
+            return Ok(Val::Null);
+        }
+        let bad = || format!("expected {ty:?}, got {v}");
+        Ok(match ty {
+            AttrType::String => Val::str(v.as_str().ok_or_else(bad)?),
+            AttrType::Bool => Val::Bool(v.as_bool().ok_or_else(bad)?),
+            AttrType::Int => Val::Int(v.as_i64().ok_or_else(bad)?),
+            AttrType::Decimal => Val::Float(v.as_f64().ok_or_else(bad)?),
+            AttrType::DateTime => Val::Ts(parse_ts(v.as_str().ok_or_else(bad)?).ok_or_else(bad)?),
+            AttrType::Date => Val::Date(parse_date(v.as_str().ok_or_else(bad)?).ok_or_else(bad)?),
+            AttrType::Object | AttrType::Array => Val::Json(v.to_string().into_boxed_str()),
+        })
+    }
+
+    /// Parse a query-string value for comparison against attributes of the declared type.
+    pub fn parse_query(s: &str, ty: AttrType) -> Option<Self> {
+        Some(match ty {
+            AttrType::Bool => Val::Bool(match s {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => return None,
+            }),
+            AttrType::Int => Val::Int(s.parse().ok()?),
+            AttrType::Decimal => Val::Float(s.parse().ok()?),
+            AttrType::DateTime => Val::Ts(parse_ts(s)?),
+            AttrType::Date => Val::Date(parse_date(s)?),
+            _ => Val::str(s),
+        })
+    }
+
+    /// Order two values of the same attribute (nulls first, strings case-insensitively).
+    pub fn compare(&self, other: &Val) -> Ordering {
+        use Val::*;
+        match (self, other) {
+            (Null, Null) => Ordering::Equal,
+            (Null, _) => Ordering::Less,
+            (_, Null) => Ordering::Greater,
+            (Bool(a), Bool(b)) => a.cmp(b),
+            (Int(a), Int(b)) | (Ts(a), Ts(b)) => a.cmp(b),
+            (Date(a), Date(b)) => a.cmp(b),
+            (Float(a), Float(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+            (Int(a), Float(b)) => (*a as f64).partial_cmp(b).unwrap_or(Ordering::Equal),
+            (Float(a), Int(b)) => a.partial_cmp(&(*b as f64)).unwrap_or(Ordering::Equal),
+            (Str(a), Str(b)) => cmp_ci(a, b),
+            (a, b) => cmp_ci(&a.to_json().to_string(), &b.to_json().to_string()),
+        }
+    }
+
+    /// Equality as a `where[attr]=value` filter sees it (strings case-insensitive).
+    pub fn matches(&self, wanted: &Val) -> bool {
+        match (self, wanted) {
+            (Val::Str(a), Val::Str(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => a.compare(b) == Ordering::Equal && !matches!(a, Val::Null),
+        }
+    }
+
+    /// The string content, if a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+fn cmp_ci(a: &str, b: &str) -> Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+/// Format a Unix timestamp the way Planning Center does: `2018-08-03T01:13:32Z`.
+pub fn format_ts(t: i64) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Format days since the epoch as `YYYY-MM-DD`.
+pub fn format_date(d: i32) -> String {
+    (NaiveDate::default() + chrono::Duration::days(d as i64))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Parse an RFC 3339 timestamp (or a bare date, meaning midnight UTC).
+pub fn parse_ts(s: &str) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp());
+    }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S") {
+        return Some(t.and_utc().timestamp());
+    }
+    parse_date(s).map(|d| d as i64 * 86_400)
+}
+
+/// Parse `YYYY-MM-DD` into days since the epoch.
+pub fn parse_date(s: &str) -> Option<i32> {
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some((d - NaiveDate::default()).num_days() as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_round_trip() {
+        let t = parse_ts("2018-08-03T01:13:32Z").unwrap();
+        assert_eq!(format_ts(t), "2018-08-03T01:13:32Z");
+        assert_eq!(format_date(parse_date("1987-02-28").unwrap()), "1987-02-28");
+        assert_eq!(std::mem::size_of::<Val>(), 24);
+    }
+}
