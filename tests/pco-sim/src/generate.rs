@@ -102,7 +102,7 @@ pub fn fallback(name: &str, ty: AttrType, rng: &mut StdRng) -> Val {
                 Val::str(format!("#{:06x}", rng.random_range(0..0xffffff)))
             } else if name.contains("description") || name == "summary" || name == "note" {
                 Val::str(sentence(rng))
-            } else if name == "name" || name.ends_with("_name") {
+            } else if name == "name" {
                 Val::str(title(rng))
             } else {
                 Val::Null

@@ -100,6 +100,7 @@ fn pairs(v: &[String], what: &str) -> Vec<(String, String)> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "pco_sim=info".into()))
         .init();
     let cli = Cli::parse();

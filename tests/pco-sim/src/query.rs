@@ -84,6 +84,7 @@ pub fn parse(raw: Option<&str>) -> Result<ListQuery, String> {
             _ => {}
         }
     }
+    q.pairs = pairs;
     Ok(q)
 }
 
