@@ -54,7 +54,9 @@ fn hard_cycle(hard: &BTreeMap<&str, BTreeSet<&str>>) -> Option<Vec<String>> {
     let mut path = vec![start];
     let mut at = start;
     loop {
-        let next = hard[at].iter().find(|t| scc.contains(t) && (**t == start || !path.contains(t)))?;
+        let next = hard[at]
+            .iter()
+            .find(|t| scc.contains(t) && (**t == start || !path.contains(t)))?;
         if *next == start {
             break;
         }
@@ -74,17 +76,31 @@ pub fn order(entities: &[Entity]) -> Result<Order, Vec<String>> {
     let mut soft = deps(entities, DependencyKind::Soft);
     let mut placed: BTreeSet<&str> = BTreeSet::new();
     let mut remaining: BTreeSet<&str> = entities.iter().map(|e| e.name.as_str()).collect();
-    let mut out = Order { levels: Vec::new(), broken_soft_edges: Vec::new() };
+    let mut out = Order {
+        levels: Vec::new(),
+        broken_soft_edges: Vec::new(),
+    };
     while !remaining.is_empty() {
-        let met = |m: &BTreeMap<&str, BTreeSet<&str>>, e: &str| m[e].iter().all(|d| placed.contains(d) || !m.contains_key(d));
-        let mut level: Vec<&str> = remaining.iter().copied().filter(|e| met(&hard, e) && met(&soft, e)).collect();
+        let met = |m: &BTreeMap<&str, BTreeSet<&str>>, e: &str| {
+            m[e].iter()
+                .all(|d| placed.contains(d) || !m.contains_key(d))
+        };
+        let mut level: Vec<&str> = remaining
+            .iter()
+            .copied()
+            .filter(|e| met(&hard, e) && met(&soft, e))
+            .collect();
         if level.is_empty() {
             // Only soft edges block: break the cycle at the first entity whose hard deps are met.
             // With no hard cycle some entity always qualifies; if not, report what is stuck.
             let Some(e) = remaining.iter().copied().find(|e| met(&hard, e)) else {
                 return Err(remaining.iter().map(|s| s.to_string()).collect());
             };
-            let pending: Vec<&str> = soft[e].iter().copied().filter(|d| !placed.contains(d)).collect();
+            let pending: Vec<&str> = soft[e]
+                .iter()
+                .copied()
+                .filter(|d| !placed.contains(d))
+                .collect();
             for d in pending {
                 soft.get_mut(e).map(|s| s.remove(d));
                 out.broken_soft_edges.push((e.to_owned(), d.to_owned()));
@@ -95,7 +111,8 @@ pub fn order(entities: &[Entity]) -> Result<Order, Vec<String>> {
             remaining.remove(e);
         }
         placed.extend(level.iter().copied());
-        out.levels.push(level.into_iter().map(str::to_owned).collect());
+        out.levels
+            .push(level.into_iter().map(str::to_owned).collect());
     }
     Ok(out)
 }

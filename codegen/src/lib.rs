@@ -16,13 +16,13 @@
 
 pub mod canonical;
 pub mod diagnostic;
+pub mod emit;
 pub mod graph;
 pub mod ir;
 pub mod load;
 pub mod manifest;
 pub mod naming;
 pub mod resolve;
-pub mod emit;
 
 use std::path::{Path, PathBuf};
 
@@ -70,7 +70,10 @@ pub fn generate(dir: &Path) -> Result<Generated, Diagnostics> {
 }
 
 /// Generates the adapter in `spec_dir` into `out_dir/<adapter>.rs`, returning the file written.
-pub fn generate_to_dir(spec_dir: &Path, out_dir: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
+pub fn generate_to_dir(
+    spec_dir: &Path,
+    out_dir: &Path,
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
     let generated = generate(spec_dir)?;
     std::fs::create_dir_all(out_dir)?;
     let path = out_dir.join(format!("{}.rs", generated.adapter.name));
@@ -87,7 +90,10 @@ pub fn build_script(spec_dir: &Path, file_name: &str) {
         Ok(g) => g,
         Err(diags) => {
             // Inputs may be unreadable; still watch the folder so a fix triggers a rebuild.
-            eprintln!("error: the spec in {} is invalid\n{diags}", spec_dir.display());
+            eprintln!(
+                "error: the spec in {} is invalid\n{diags}",
+                spec_dir.display()
+            );
             std::process::exit(1);
         }
     };
@@ -97,7 +103,9 @@ pub fn build_script(spec_dir: &Path, file_name: &str) {
     for w in &generated.warnings {
         println!("cargo:warning={w}");
     }
-    let out_dir = std::env::var_os("OUT_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let out_dir = std::env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     let path = out_dir.join(file_name);
     if let Err(e) = std::fs::write(&path, generated.code) {
         eprintln!("error: cannot write {}: {e}", path.display());

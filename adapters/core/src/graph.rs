@@ -62,13 +62,11 @@ const fn deps_placed<const N: usize>(
     let rels = entities[entity].relationships;
     let mut r = 0;
     while r < rels.len() {
-        if rels[r].dependency as u8 == dependency as u8 {
-            if let Some(t) = index_of(entities, rels[r].target) {
-                if t != entity && placed[t] >= level {
+        if rels[r].dependency as u8 == dependency as u8
+            && let Some(t) = index_of(entities, rels[r].target)
+                && t != entity && placed[t] >= level {
                     return false;
                 }
-            }
-        }
         r += 1;
     }
     true
@@ -83,13 +81,11 @@ const fn unplaced_hard_dep<const N: usize>(
     let rels = entities[entity].relationships;
     let mut r = 0;
     while r < rels.len() {
-        if matches!(rels[r].dependency, Dependency::Hard) {
-            if let Some(t) = index_of(entities, rels[r].target) {
-                if placed[t] == usize::MAX {
+        if matches!(rels[r].dependency, Dependency::Hard)
+            && let Some(t) = index_of(entities, rels[r].target)
+                && placed[t] == usize::MAX {
                     return t;
                 }
-            }
-        }
         r += 1;
     }
     entity

@@ -38,7 +38,10 @@ pub fn operation(adapter: &Adapter, op: &Operation) -> TokenStream {
         "`GET {}` (`{}`){}",
         op.path,
         op.id,
-        op.doc.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+        op.doc
+            .as_ref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default()
     ));
     let params: Vec<_> = op.path_params.iter().map(|(_, r)| ident(r)).collect();
     let mut template = op.path.clone();
@@ -54,7 +57,11 @@ pub fn operation(adapter: &Adapter, op: &Operation) -> TokenStream {
     let mut methods = Vec::new();
     if !op.includes.is_empty() {
         let inc = format_ident!("{}Include", op.builder);
-        extra_items.push(value_enum(&inc, &format!("Relationships [`{}`] can side-load.", op.builder), &op.includes));
+        extra_items.push(value_enum(
+            &inc,
+            &format!("Relationships [`{}`] can side-load.", op.builder),
+            &op.includes,
+        ));
         methods.push(quote! {
             /// Side-loads a relationship (`include=`); repeated calls accumulate.
             pub fn include(mut self, include: #inc) -> Self {
@@ -66,7 +73,11 @@ pub fn operation(adapter: &Adapter, op: &Operation) -> TokenStream {
     if op.kind != OperationKind::Get {
         if !op.order_by.is_empty() {
             let ord = format_ident!("{}Order", op.builder);
-            extra_items.push(value_enum(&ord, &format!("Attributes [`{}`] can sort by.", op.builder), &op.order_by));
+            extra_items.push(value_enum(
+                &ord,
+                &format!("Attributes [`{}`] can sort by.", op.builder),
+                &op.order_by,
+            ));
             methods.push(quote! {
                 /// Sorts the collection (`order=attr` or `order=-attr`).
                 pub fn order(mut self, by: #ord, direction: ::tributary_core::Direction) -> Self {
@@ -75,7 +86,11 @@ pub fn operation(adapter: &Adapter, op: &Operation) -> TokenStream {
                 }
             });
         }
-        let mut names: Vec<String> = op.filters.iter().map(|(a, _)| format!("where_{}", a.to_snake_case())).collect();
+        let mut names: Vec<String> = op
+            .filters
+            .iter()
+            .map(|(a, _)| format!("where_{}", a.to_snake_case()))
+            .collect();
         naming::dedupe(&mut names);
         for ((attr, ty), name) in op.filters.iter().zip(names) {
             let m = format_ident!("{}", name);
@@ -102,7 +117,12 @@ pub fn operation(adapter: &Adapter, op: &Operation) -> TokenStream {
         }
         let max = op.max_per_page.unwrap_or(adapter.paging.max_per_page);
         let (pp, off) = (&adapter.paging.per_page_param, &adapter.paging.offset_param);
-        let json_type = adapter.entities.iter().find(|e| e.name == op.entity).map(|e| e.json_type.clone()).unwrap_or_default();
+        let json_type = adapter
+            .entities
+            .iter()
+            .find(|e| e.name == op.entity)
+            .map(|e| e.json_type.clone())
+            .unwrap_or_default();
         let fields_key = format!("fields[{json_type}]");
         let max_doc = lit_doc(&format!("Page size, clamped to 1..={max}."));
         methods.push(quote! {

@@ -39,7 +39,9 @@ pub fn mapping(m: &Mapping) -> TokenStream {
     let ignore = &m.ignore;
     let hook = match &m.hook {
         Some(path) => {
-            let path: TokenStream = path.parse().unwrap_or_else(|_| quote!(compile_error!("invalid hook path")));
+            let path: TokenStream = path
+                .parse()
+                .unwrap_or_else(|_| quote!(compile_error!("invalid hook path")));
             quote!(::std::option::Option::Some(#path))
         }
         None => quote!(::std::option::Option::None),

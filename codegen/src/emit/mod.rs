@@ -27,7 +27,11 @@ pub(crate) fn lit_doc(text: &str) -> TokenStream {
 }
 
 fn manifest(a: &Adapter) -> TokenStream {
-    let names: Vec<_> = a.entities.iter().map(|e| format_ident!("{}", e.name)).collect();
+    let names: Vec<_> = a
+        .entities
+        .iter()
+        .map(|e| format_ident!("{}", e.name))
+        .collect();
     let count = names.len();
     let levels = a.sync_order.iter().map(|l| quote!(&[#(#l),*]));
     let (adapter, base) = (&a.name, &a.base_url);

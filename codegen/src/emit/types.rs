@@ -12,7 +12,11 @@ pub fn rust_type(t: &Type) -> TokenStream {
     match t {
         Type::String => quote!(::std::string::String),
         Type::DateTime => {
-            quote!(::tributary_core::__private::chrono::DateTime<::tributary_core::__private::chrono::FixedOffset>)
+            quote!(
+                ::tributary_core::__private::chrono::DateTime<
+                    ::tributary_core::__private::chrono::FixedOffset,
+                >
+            )
         }
         Type::Date => quote!(::tributary_core::__private::chrono::NaiveDate),
         Type::Integer => quote!(i64),
@@ -75,7 +79,11 @@ fn fields(fields: &[Field]) -> TokenStream {
 /// One named type.
 pub fn named(t: &NamedType) -> TokenStream {
     let name = format_ident!("{}", t.name);
-    let doc = lit_doc(t.doc.as_deref().unwrap_or(&format!("`{}` (generated).", t.name)));
+    let doc = lit_doc(
+        t.doc
+            .as_deref()
+            .unwrap_or(&format!("`{}` (generated).", t.name)),
+    );
     let derive = serde_attrs();
     match &t.kind {
         NamedKind::Object(fs) => {
@@ -94,7 +102,11 @@ pub fn named(t: &NamedType) -> TokenStream {
     }
 }
 
-fn enumeration(name: &proc_macro2::Ident, doc: &TokenStream, values: &[(String, String)]) -> TokenStream {
+fn enumeration(
+    name: &proc_macro2::Ident,
+    doc: &TokenStream,
+    values: &[(String, String)],
+) -> TokenStream {
     let variants: Vec<_> = values.iter().map(|(_, v)| format_ident!("{}", v)).collect();
     let jsons: Vec<_> = values.iter().map(|(j, _)| j).collect();
     let docs = jsons.iter().map(|j| lit_doc(&format!("`{j}`")));
@@ -206,7 +218,8 @@ pub fn entity(adapter: &Adapter, e: &Entity) -> TokenStream {
         quote!(::tributary_core::EndpointDef { operation_id: #id, kind: #kind, path: #path, parent: #parent },)
     });
     let (ename, json_type, doc_line) = (&e.name, &e.json_type, e.doc.lines().next().unwrap_or(""));
-    let (includes, order_by, query_by, webhooks) = (&e.include, &e.order_by, &e.query_by, &e.webhooks);
+    let (includes, order_by, query_by, webhooks) =
+        (&e.include, &e.order_by, &e.query_by, &e.webhooks);
     let canonical = match &e.canonical {
         Some(m) => {
             let m = super::mapping::mapping(m);

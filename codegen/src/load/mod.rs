@@ -54,17 +54,19 @@ fn read_yaml(path: &Path) -> Result<Value, Diagnostic> {
 pub fn load(dir: &Path) -> Result<Loaded, Diagnostics> {
     let manifest_path = dir.join("manifest.yaml");
     let raw = read_yaml(&manifest_path)?;
-    let manifest: ManifestFile = serde_json::from_value(raw).map_err(|e| {
-        Diagnostic::new(&manifest_path, format!("invalid manifest: {e}"))
-    })?;
+    let manifest: ManifestFile = serde_json::from_value(raw)
+        .map_err(|e| Diagnostic::new(&manifest_path, format!("invalid manifest: {e}")))?;
     let mut diags = Diagnostics::default();
     let mut documents = Vec::new();
     for (i, rel) in manifest.openapi.iter().enumerate() {
         let path = dir.join(rel);
         if !path.is_file() {
             diags.push(
-                Diagnostic::new(&manifest_path, format!("OpenAPI document `{rel}` does not exist"))
-                    .at(format!("/openapi/{i}")),
+                Diagnostic::new(
+                    &manifest_path,
+                    format!("OpenAPI document `{rel}` does not exist"),
+                )
+                .at(format!("/openapi/{i}")),
             );
             continue;
         }

@@ -57,7 +57,12 @@ fn walk(v: &mut Value, pointer: &str, file: &Path, diags: &mut Diagnostics) {
                 match child {
                     Value::Object(props) if is_schema && k == "properties" => {
                         for (name, prop) in props.iter_mut() {
-                            walk(prop, &format!("{here}/{}", pointer_token(name)), file, diags);
+                            walk(
+                                prop,
+                                &format!("{here}/{}", pointer_token(name)),
+                                file,
+                                diags,
+                            );
                         }
                     }
                     _ => walk(child, &here, file, diags),
@@ -74,9 +79,18 @@ fn walk(v: &mut Value, pointer: &str, file: &Path, diags: &mut Diagnostics) {
 }
 
 fn looks_like_schema(map: &Map<String, Value>) -> bool {
-    ["type", "const", "oneOf", "anyOf", "allOf", "properties", "items", "enum"]
-        .iter()
-        .any(|k| map.contains_key(*k))
+    [
+        "type",
+        "const",
+        "oneOf",
+        "anyOf",
+        "allOf",
+        "properties",
+        "items",
+        "enum",
+    ]
+    .iter()
+    .any(|k| map.contains_key(*k))
         || UNSUPPORTED.iter().any(|k| map.contains_key(*k))
 }
 
@@ -131,12 +145,15 @@ fn schema(map: &mut Map<String, Value>, pointer: &str, file: &Path, diags: &mut 
     if let Some(c) = map.remove("const") {
         map.insert("enum".into(), Value::Array(vec![c]));
     }
-    if let Some(Value::Array(examples)) = map.remove("examples") {
-        if let Some(first) = examples.into_iter().next() {
-            map.entry("example").or_insert(first);
-        }
+    if let Some(Value::Array(examples)) = map.remove("examples")
+        && let Some(first) = examples.into_iter().next()
+    {
+        map.entry("example").or_insert(first);
     }
-    for (ex, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+    for (ex, bound) in [
+        ("exclusiveMinimum", "minimum"),
+        ("exclusiveMaximum", "maximum"),
+    ] {
         if let Some(n @ Value::Number(_)) = map.get(ex).cloned() {
             map.insert(bound.into(), n);
             map.insert(ex.into(), Value::Bool(true));
@@ -156,18 +173,18 @@ fn schema(map: &mut Map<String, Value>, pointer: &str, file: &Path, diags: &mut 
 pub fn untyped_enums(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            if !map.contains_key("type") {
-                if let Some(Value::Array(values)) = map.get("enum") {
-                    let ty = if values.iter().all(Value::is_string) {
-                        Some("string")
-                    } else if values.iter().all(Value::is_i64) {
-                        Some("integer")
-                    } else {
-                        None
-                    };
-                    if let Some(ty) = ty {
-                        map.insert("type".into(), Value::String(ty.into()));
-                    }
+            if !map.contains_key("type")
+                && let Some(Value::Array(values)) = map.get("enum")
+            {
+                let ty = if values.iter().all(Value::is_string) {
+                    Some("string")
+                } else if values.iter().all(Value::is_i64) {
+                    Some("integer")
+                } else {
+                    None
+                };
+                if let Some(ty) = ty {
+                    map.insert("type".into(), Value::String(ty.into()));
                 }
             }
             map.values_mut().for_each(untyped_enums);

@@ -35,7 +35,11 @@ fn entity_ptr(name: &str, rest: &str) -> String {
 }
 
 impl<'a> Builder<'a> {
-    pub fn new(loaded: &'a Loaded, ops: &'a [RawOperation<'a>], diags: &'a mut Diagnostics) -> Self {
+    pub fn new(
+        loaded: &'a Loaded,
+        ops: &'a [RawOperation<'a>],
+        diags: &'a mut Diagnostics,
+    ) -> Self {
         Self {
             loaded,
             ops,
@@ -65,7 +69,8 @@ impl<'a> Builder<'a> {
         // Pass 1: find every entity's schema so relationships can resolve targets.
         for (name, spec) in &manifest.entities {
             if let Some(l) = self.locate(name, spec) {
-                self.taken.insert(naming::type_name(name), format!("entity {name}"));
+                self.taken
+                    .insert(naming::type_name(name), format!("entity {name}"));
                 self.located.insert(name.clone(), l);
             }
         }
@@ -96,7 +101,10 @@ impl<'a> Builder<'a> {
             .enumerate()
             .filter(|(_, d)| {
                 file.as_ref().is_none_or(|f| d.path.ends_with(f))
-                    && d.openapi.components.as_ref().is_some_and(|c| c.schemas.contains_key(&schema))
+                    && d.openapi
+                        .components
+                        .as_ref()
+                        .is_some_and(|c| c.schemas.contains_key(&schema))
             })
             .map(|(i, _)| i)
             .collect();
@@ -106,7 +114,9 @@ impl<'a> Builder<'a> {
                 self.manifest_problem(
                     name,
                     entity_ptr(name, "/schema"),
-                    format!("no OpenAPI document defines the schema `{wanted}` (components.schemas)"),
+                    format!(
+                        "no OpenAPI document defines the schema `{wanted}` (components.schemas)"
+                    ),
                 );
                 None
             }
@@ -131,7 +141,11 @@ impl<'a> Builder<'a> {
         let resource = match deref(oa, SchemaRef::Plain(schema)) {
             Ok((_, s)) => s,
             Err(msg) => {
-                self.diags.push(Diagnostic::new(file, msg).subject(format!("entity {name}")).at(pointer));
+                self.diags.push(
+                    Diagnostic::new(file, msg)
+                        .subject(format!("entity {name}"))
+                        .at(pointer),
+                );
                 return;
             }
         };
@@ -149,9 +163,12 @@ impl<'a> Builder<'a> {
             .and_then(|(_, s)| single_string(s));
         let Some(json_type) = json_type else {
             self.diags.push(
-                Diagnostic::new(file, "the resource's `type` property must be a single constant (`const: Person`)")
-                    .subject(format!("entity {name}"))
-                    .at(format!("{pointer}/properties/type")),
+                Diagnostic::new(
+                    file,
+                    "the resource's `type` property must be a single constant (`const: Person`)",
+                )
+                .subject(format!("entity {name}"))
+                .at(format!("{pointer}/properties/type")),
             );
             return;
         };
@@ -167,13 +184,23 @@ impl<'a> Builder<'a> {
                 by_ref: &mut by_ref,
                 diags: &mut diags,
             };
-            match props.get("attributes").map(|a| deref(oa, SchemaRef::Boxed(a))) {
+            match props
+                .get("attributes")
+                .map(|a| deref(oa, SchemaRef::Boxed(a)))
+            {
                 Some(Ok((_, a))) => match properties(a) {
-                    Some((ap, req)) => r.fields(ap, req, name, &format!("{pointer}/properties/attributes/properties")),
+                    Some((ap, req)) => r.fields(
+                        ap,
+                        req,
+                        name,
+                        &format!("{pointer}/properties/attributes/properties"),
+                    ),
                     None => Vec::new(),
                 },
                 Some(Err(msg)) => {
-                    r.diags.push(Diagnostic::new(file, msg).at(format!("{pointer}/properties/attributes")));
+                    r.diags.push(
+                        Diagnostic::new(file, msg).at(format!("{pointer}/properties/attributes")),
+                    );
                     Vec::new()
                 }
                 None => Vec::new(),
@@ -181,7 +208,8 @@ impl<'a> Builder<'a> {
         };
         self.by_ref[l.doc] = by_ref;
         *self.diags = diags;
-        let relationships = self.relationships(name, spec, l.doc, &pointer, props.get("relationships"));
+        let relationships =
+            self.relationships(name, spec, l.doc, &pointer, props.get("relationships"));
         self.entities.push(Entity {
             name: name.to_owned(),
             json_type,
@@ -214,7 +242,10 @@ impl<'a> Builder<'a> {
             .and_then(|r| deref(oa, SchemaRef::Boxed(r)).ok())
             .and_then(|(_, s)| properties(s).map(|(p, _)| p));
         for (rel, schema) in rel_props.into_iter().flatten() {
-            let here = format!("{pointer}/properties/relationships/properties/{}", pointer_token(rel));
+            let here = format!(
+                "{pointer}/properties/relationships/properties/{}",
+                pointer_token(rel)
+            );
             // A relationship object's `data` is an identifier (to-one, maybe nullable) or an array of them.
             let data = deref(oa, SchemaRef::Boxed(schema))
                 .ok()
@@ -251,7 +282,13 @@ impl<'a> Builder<'a> {
             });
         }
         for rel in spec.relationships.keys() {
-            if !out.iter().any(|r| &r.json_name == rel) && !self.diags.0.iter().any(|d| d.message.contains(&format!("relationship `{rel}`"))) {
+            if !out.iter().any(|r| &r.json_name == rel)
+                && !self
+                    .diags
+                    .0
+                    .iter()
+                    .any(|d| d.message.contains(&format!("relationship `{rel}`")))
+            {
                 self.manifest_problem(
                     name,
                     entity_ptr(name, &format!("/relationships/{}", pointer_token(rel))),
@@ -264,20 +301,45 @@ impl<'a> Builder<'a> {
 
     /// Resolves each relationship's target entity from its JSON:API type.
     fn check_relationship_targets(&mut self) {
-        let types: Vec<(String, String)> = self.entities.iter().map(|e| (e.name.clone(), e.json_type.clone())).collect();
+        let types: Vec<(String, String)> = self
+            .entities
+            .iter()
+            .map(|e| (e.name.clone(), e.json_type.clone()))
+            .collect();
         let mut problems = Vec::new();
         for e in &mut self.entities {
             for r in &mut e.relationships {
-                let ptr = entity_ptr(&e.name, &format!("/relationships/{}", pointer_token(&r.json_name)));
+                let ptr = entity_ptr(
+                    &e.name,
+                    &format!("/relationships/{}", pointer_token(&r.json_name)),
+                );
                 if let Some(t) = &r.target_entity {
                     match types.iter().find(|(n, _)| n == t) {
                         Some((_, jt)) if *jt == r.target_type => {}
-                        Some((_, jt)) => problems.push((e.name.clone(), ptr, format!("target `{t}` has type `{jt}`, but relationship `{}` holds `{}`", r.json_name, r.target_type))),
-                        None => problems.push((e.name.clone(), ptr, format!("relationship `{}` targets unknown entity `{t}`", r.json_name))),
+                        Some((_, jt)) => problems.push((
+                            e.name.clone(),
+                            ptr,
+                            format!(
+                                "target `{t}` has type `{jt}`, but relationship `{}` holds `{}`",
+                                r.json_name, r.target_type
+                            ),
+                        )),
+                        None => problems.push((
+                            e.name.clone(),
+                            ptr,
+                            format!(
+                                "relationship `{}` targets unknown entity `{t}`",
+                                r.json_name
+                            ),
+                        )),
                     }
                     continue;
                 }
-                let candidates: Vec<&String> = types.iter().filter(|(_, jt)| *jt == r.target_type).map(|(n, _)| n).collect();
+                let candidates: Vec<&String> = types
+                    .iter()
+                    .filter(|(_, jt)| *jt == r.target_type)
+                    .map(|(n, _)| n)
+                    .collect();
                 match candidates.as_slice() {
                     [one] => r.target_entity = Some((*one).clone()),
                     [] if r.dependency == ir::DependencyKind::Ignore => {}
@@ -302,7 +364,9 @@ impl<'a> Builder<'a> {
     /// Operations returning an entity's documents, with their parameters.
     fn operations(&mut self) {
         for op in self.ops {
-            let Some((schema, is_list)) = &op.returns else { continue };
+            let Some((schema, is_list)) = &op.returns else {
+                continue;
+            };
             let Some(entity) = self
                 .located
                 .iter()
@@ -321,15 +385,27 @@ impl<'a> Builder<'a> {
                 match pname.as_str() {
                     "include" => includes = enum_values(oa, s),
                     "order" => {
-                        order_by = enum_values(oa, s).into_iter().filter(|v| !v.starts_with('-')).collect()
+                        order_by = enum_values(oa, s)
+                            .into_iter()
+                            .filter(|v| !v.starts_with('-'))
+                            .collect()
                     }
-                    p if p == self.loaded.manifest.paging.per_page_param => max_per_page = maximum(oa, s),
+                    p if p == self.loaded.manifest.paging.per_page_param => {
+                        max_per_page = maximum(oa, s)
+                    }
                     p => {
-                        if let Some(attr) = p.strip_prefix("where[").and_then(|r| r.strip_suffix(']')) {
+                        if let Some(attr) =
+                            p.strip_prefix("where[").and_then(|r| r.strip_suffix(']'))
+                        {
                             let ty = match deref(oa, SchemaRef::Plain(s)) {
                                 Ok((_, sc)) => match &sc.schema_kind {
                                     openapiv3::SchemaKind::Type(openapiv3::Type::String(st))
-                                        if matches!(st.format, openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::DateTime)) =>
+                                        if matches!(
+                                            st.format,
+                                            openapiv3::VariantOrUnknownOrEmpty::Item(
+                                                openapiv3::StringFormat::DateTime
+                                            )
+                                        ) =>
                                     {
                                         Type::DateTime
                                     }
@@ -349,8 +425,11 @@ impl<'a> Builder<'a> {
             } else {
                 OperationKind::NestedList
             };
-            let mut path_params: Vec<(String, String)> =
-                op.path_params.iter().map(|p| (p.clone(), naming::field(p, &["client"]))).collect();
+            let mut path_params: Vec<(String, String)> = op
+                .path_params
+                .iter()
+                .map(|p| (p.clone(), naming::field(p, &["client"])))
+                .collect();
             let mut names: Vec<String> = path_params.iter().map(|p| p.1.clone()).collect();
             naming::dedupe(&mut names);
             for (p, n) in path_params.iter_mut().zip(names) {
@@ -378,7 +457,11 @@ impl<'a> Builder<'a> {
             .filter(|o| o.kind == OperationKind::List)
             .map(|o| (o.path.clone(), o.entity.clone()))
             .collect();
-        for o in self.operations.iter_mut().filter(|o| o.kind == OperationKind::NestedList) {
+        for o in self
+            .operations
+            .iter_mut()
+            .filter(|o| o.kind == OperationKind::NestedList)
+        {
             o.parent = lists
                 .iter()
                 .filter(|(p, _)| o.path.starts_with(&format!("{p}/{{")))
@@ -389,21 +472,34 @@ impl<'a> Builder<'a> {
 
     fn roles_and_mapping(&mut self, i: usize, spec: &EntitySpec) {
         let name = self.entities[i].name.clone();
-        let mut roles = [(&spec.list, "list", OperationKind::List), (&spec.get, "get", OperationKind::Get), (&spec.nested, "nested", OperationKind::NestedList)]
-            .into_iter()
-            .map(|(id, key, kind)| {
-                let id = id.as_ref()?;
-                let found = self.operations.iter().find(|o| &o.id == id);
-                let problem = match found {
-                    None if self.ops.iter().any(|o| &o.id == id) => Some(format!("operation `{id}` does not return `{name}` documents")),
-                    None => Some(format!("operation `{id}` does not exist in any OpenAPI document")),
-                    Some(o) if o.entity != name => Some(format!("operation `{id}` returns `{}`, not `{name}`", o.entity)),
-                    Some(o) if o.kind != kind => Some(format!("operation `{id}` is not a {key} operation")),
-                    Some(_) => None,
-                };
-                Some((key, id.clone(), problem))
-            })
-            .collect::<Vec<_>>();
+        let mut roles = [
+            (&spec.list, "list", OperationKind::List),
+            (&spec.get, "get", OperationKind::Get),
+            (&spec.nested, "nested", OperationKind::NestedList),
+        ]
+        .into_iter()
+        .map(|(id, key, kind)| {
+            let id = id.as_ref()?;
+            let found = self.operations.iter().find(|o| &o.id == id);
+            let problem = match found {
+                None if self.ops.iter().any(|o| &o.id == id) => Some(format!(
+                    "operation `{id}` does not return `{name}` documents"
+                )),
+                None => Some(format!(
+                    "operation `{id}` does not exist in any OpenAPI document"
+                )),
+                Some(o) if o.entity != name => Some(format!(
+                    "operation `{id}` returns `{}`, not `{name}`",
+                    o.entity
+                )),
+                Some(o) if o.kind != kind => {
+                    Some(format!("operation `{id}` is not a {key} operation"))
+                }
+                Some(_) => None,
+            };
+            Some((key, id.clone(), problem))
+        })
+        .collect::<Vec<_>>();
         for (key, id, problem) in roles.iter_mut().flatten() {
             match problem.take() {
                 Some(p) => self.manifest_problem(&name, entity_ptr(&name, &format!("/{key}")), p),
@@ -418,7 +514,11 @@ impl<'a> Builder<'a> {
             }
         }
         if let Some(nested) = &self.entities[i].nested {
-            let parent = self.operations.iter().find(|o| &o.id == nested).and_then(|o| o.parent.clone());
+            let parent = self
+                .operations
+                .iter()
+                .find(|o| &o.id == nested)
+                .and_then(|o| o.parent.clone());
             if parent.is_none() {
                 self.manifest_problem(&name, entity_ptr(&name, "/nested"), format!("no entity's list path is a prefix of operation `{nested}`'s path, so its parent is unknown"));
             }
@@ -428,9 +528,19 @@ impl<'a> Builder<'a> {
             .operations
             .iter()
             .find(|o| Some(&o.id) == self.entities[i].list.as_ref())
-            .or_else(|| self.operations.iter().find(|o| o.entity == name && o.kind != OperationKind::Get));
+            .or_else(|| {
+                self.operations
+                    .iter()
+                    .find(|o| o.entity == name && o.kind != OperationKind::Get)
+            });
         let (order_by, query_by, can_include) = primary
-            .map(|o| (o.order_by.clone(), o.filters.iter().map(|f| f.0.clone()).collect(), o.includes.clone()))
+            .map(|o| {
+                (
+                    o.order_by.clone(),
+                    o.filters.iter().map(|f| f.0.clone()).collect(),
+                    o.includes.clone(),
+                )
+            })
             .unwrap_or_default();
         let e = &mut self.entities[i];
         e.order_by = order_by;
@@ -450,11 +560,20 @@ impl<'a> Builder<'a> {
         let e = self.entities[i].clone();
         let name = &e.name;
         let has_attr = |a: &str| e.attributes.iter().any(|f| f.json_name == a);
-        let rel_target = |r: &str| e.relationships.iter().find(|x| x.json_name == r).map(|x| x.target_entity.clone());
+        let rel_target = |r: &str| {
+            e.relationships
+                .iter()
+                .find(|x| x.json_name == r)
+                .map(|x| x.target_entity.clone())
+        };
         let mut fields = Vec::new();
         for (attr, f) in &c.fields {
             if !has_attr(attr) {
-                self.manifest_problem(name, entity_ptr(name, &format!("/canonical/fields/{}", pointer_token(attr))), format!("`{attr}` is not an attribute of `{name}`"));
+                self.manifest_problem(
+                    name,
+                    entity_ptr(name, &format!("/canonical/fields/{}", pointer_token(attr))),
+                    format!("`{attr}` is not an attribute of `{name}`"),
+                );
             }
             let (to, t) = match f {
                 FieldSpec::To(to) => (to.clone(), ir::TransformKind::Copy),
@@ -464,27 +583,44 @@ impl<'a> Builder<'a> {
         }
         for attr in c.ignore.iter().chain(&c.updated_at) {
             if !has_attr(attr) {
-                self.manifest_problem(name, entity_ptr(name, "/canonical"), format!("`{attr}` is not an attribute of `{name}`"));
+                self.manifest_problem(
+                    name,
+                    entity_ptr(name, "/canonical"),
+                    format!("`{attr}` is not an attribute of `{name}`"),
+                );
             }
         }
         let relation = |r: &str, key: &str, this: &mut Self| -> Option<String> {
             match rel_target(r) {
                 Some(Some(t)) => Some(t),
                 Some(None) => {
-                    this.manifest_problem(name, entity_ptr(name, key), format!("relationship `{r}` does not point at an entity of this manifest"));
+                    this.manifest_problem(
+                        name,
+                        entity_ptr(name, key),
+                        format!("relationship `{r}` does not point at an entity of this manifest"),
+                    );
                     None
                 }
                 None => {
-                    this.manifest_problem(name, entity_ptr(name, key), format!("`{r}` is not a relationship of `{name}`"));
+                    this.manifest_problem(
+                        name,
+                        entity_ptr(name, key),
+                        format!("`{r}` is not a relationship of `{name}`"),
+                    );
                     None
                 }
             }
         };
-        let owner = c.owner.as_ref().and_then(|o| relation(o, "/canonical/owner", self).map(|t| (o.clone(), t)));
+        let owner = c
+            .owner
+            .as_ref()
+            .and_then(|o| relation(o, "/canonical/owner", self).map(|t| (o.clone(), t)));
         let edges = c
             .edges
             .iter()
-            .filter_map(|(r, spec)| relation(r, "/canonical/edges", self).map(|t| (r.clone(), t, spec.edge.clone())))
+            .filter_map(|(r, spec)| {
+                relation(r, "/canonical/edges", self).map(|t| (r.clone(), t, spec.edge.clone()))
+            })
             .collect();
         self.entities[i].canonical = Some(ir::Mapping {
             target: c.target.clone(),
@@ -511,7 +647,9 @@ fn identifier_target(oa: &openapiv3::OpenAPI, data: &openapiv3::Schema) -> Optio
             let (_, item) = deref(oa, SchemaRef::Boxed(a.items.as_ref()?)).ok()?;
             Some((ident(item)?, true))
         }
-        SchemaKind::OneOf { one_of } | SchemaKind::AnyOf { any_of: one_of } if one_of.len() == 1 => {
+        SchemaKind::OneOf { one_of } | SchemaKind::AnyOf { any_of: one_of }
+            if one_of.len() == 1 =>
+        {
             let (_, s) = deref(oa, SchemaRef::Plain(&one_of[0])).ok()?;
             Some((ident(s)?, false))
         }

@@ -19,26 +19,38 @@ pub fn resolve(loaded: &Loaded) -> Result<Adapter, Diagnostics> {
     let mut diags = Diagnostics::default();
     if m.protocol != "jsonapi" {
         diags.push(
-            Diagnostic::new(mp, format!("unsupported protocol `{}` (only `jsonapi`)", m.protocol))
-                .at("/protocol"),
+            Diagnostic::new(
+                mp,
+                format!("unsupported protocol `{}` (only `jsonapi`)", m.protocol),
+            )
+            .at("/protocol"),
         );
     }
     if m.paging.style != "offset" {
         diags.push(
-            Diagnostic::new(mp, format!("unsupported paging style `{}` (only `offset`)", m.paging.style))
-                .at("/paging/style"),
+            Diagnostic::new(
+                mp,
+                format!(
+                    "unsupported paging style `{}` (only `offset`)",
+                    m.paging.style
+                ),
+            )
+            .at("/paging/style"),
         );
     }
     if m.paging.max_per_page == 0 || m.paging.default_per_page > m.paging.max_per_page {
         diags.push(
-            Diagnostic::new(mp, "`default_per_page` must be between 1 and `max_per_page`")
-                .at("/paging"),
+            Diagnostic::new(
+                mp,
+                "`default_per_page` must be between 1 and `max_per_page`",
+            )
+            .at("/paging"),
         );
     }
-    if let Some(f) = &m.delta_filter {
-        if !f.contains("{attr}") {
-            diags.push(Diagnostic::new(mp, "`delta_filter` must contain `{attr}`").at("/delta_filter"));
-        }
+    if let Some(f) = &m.delta_filter
+        && !f.contains("{attr}")
+    {
+        diags.push(Diagnostic::new(mp, "`delta_filter` must contain `{attr}`").at("/delta_filter"));
     }
     let mut raw_ops = Vec::new();
     let mut seen_ops: HashMap<String, usize> = HashMap::new();

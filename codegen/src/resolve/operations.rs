@@ -1,6 +1,9 @@
 //! GET operations: which entity they return, their path and query parameters.
 
-use openapiv3::{OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, Schema, SchemaKind, StatusCode, Type as OaType};
+use openapiv3::{
+    OpenAPI, Parameter, ParameterSchemaOrContent, ReferenceOr, Schema, SchemaKind, StatusCode,
+    Type as OaType,
+};
 
 use super::schemas::{SchemaRef, deref, properties};
 
@@ -73,7 +76,9 @@ fn returns(doc: &OpenAPI, op: &openapiv3::Operation) -> Option<(String, bool)> {
 pub fn collect(doc_index: usize, doc: &OpenAPI) -> Vec<RawOperation<'_>> {
     let mut out = Vec::new();
     for (path, item) in &doc.paths.paths {
-        let ReferenceOr::Item(item) = item else { continue };
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
         let Some(op) = &item.get else { continue };
         let Some(id) = &op.operation_id else { continue };
         let mut path_params = Vec::new();
@@ -112,8 +117,14 @@ pub fn enum_values(doc: &OpenAPI, schema: &ReferenceOr<Schema>) -> Vec<String> {
     };
     let from = |s: &Schema| -> Vec<String> {
         match &s.schema_kind {
-            SchemaKind::Type(OaType::String(st)) => st.enumeration.iter().flatten().cloned().collect(),
-            SchemaKind::Any(a) => a.enumeration.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            SchemaKind::Type(OaType::String(st)) => {
+                st.enumeration.iter().flatten().cloned().collect()
+            }
+            SchemaKind::Any(a) => a
+                .enumeration
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
             _ => Vec::new(),
         }
     };

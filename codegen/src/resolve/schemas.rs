@@ -69,10 +69,11 @@ pub fn deref<'d>(
     Err("reference chain is too long (a `$ref` loop?)".into())
 }
 
+/// The `properties` map of an object schema.
+pub type Properties = indexmap::IndexMap<String, ReferenceOr<Box<Schema>>>;
+
 /// Properties of an object schema (typed `object` or untyped with `properties`).
-pub fn properties(
-    schema: &Schema,
-) -> Option<(&indexmap::IndexMap<String, ReferenceOr<Box<Schema>>>, &[String])> {
+pub fn properties(schema: &Schema) -> Option<(&Properties, &[String])> {
     match &schema.schema_kind {
         SchemaKind::Type(OaType::Object(o)) => Some((&o.properties, &o.required)),
         SchemaKind::Any(a) if !a.properties.is_empty() => Some((&a.properties, &a.required)),
@@ -129,7 +130,7 @@ impl<'a> SchemaResolver<'a> {
     /// Fields of an object's `properties`.
     pub fn fields(
         &mut self,
-        props: &'a indexmap::IndexMap<String, ReferenceOr<Box<Schema>>>,
+        props: &'a Properties,
         required: &[String],
         owner: &str,
         pointer: &str,
@@ -158,7 +159,12 @@ impl<'a> SchemaResolver<'a> {
     }
 
     /// The IR type of a schema: `(type, nullable, description)`.
-    pub fn ty(&mut self, schema: SchemaRef<'a>, hint: &str, pointer: &str) -> (Type, bool, Option<String>) {
+    pub fn ty(
+        &mut self,
+        schema: SchemaRef<'a>,
+        hint: &str,
+        pointer: &str,
+    ) -> (Type, bool, Option<String>) {
         let (ref_name, s) = match deref(self.doc, schema) {
             Ok(x) => x,
             Err(msg) => {
@@ -168,10 +174,10 @@ impl<'a> SchemaResolver<'a> {
         };
         let nullable = s.schema_data.nullable;
         let doc = s.schema_data.description.clone();
-        if let Some(r) = ref_name {
-            if let Some(existing) = self.by_ref.get(r) {
-                return (Type::Named(existing.clone()), nullable, doc);
-            }
+        if let Some(r) = ref_name
+            && let Some(existing) = self.by_ref.get(r)
+        {
+            return (Type::Named(existing.clone()), nullable, doc);
         }
         let hint = ref_name.unwrap_or(hint);
         let ty = match &s.schema_kind {
@@ -179,7 +185,8 @@ impl<'a> SchemaResolver<'a> {
                 let values: Vec<&String> = st.enumeration.iter().flatten().collect();
                 if !values.is_empty() {
                     let name = self.claim(hint, pointer);
-                    let mut variants: Vec<String> = values.iter().map(|v| naming::type_name(v)).collect();
+                    let mut variants: Vec<String> =
+                        values.iter().map(|v| naming::type_name(v)).collect();
                     variants.iter_mut().for_each(|v| {
                         if v == "Unknown" {
                             v.push('_');
@@ -201,7 +208,11 @@ impl<'a> SchemaResolver<'a> {
             SchemaKind::Type(OaType::Boolean(_)) => Type::Boolean,
             SchemaKind::Type(OaType::Array(a)) => match &a.items {
                 Some(items) => {
-                    let (t, _, _) = self.ty(SchemaRef::Boxed(items), &format!("{hint}_item"), &format!("{pointer}/items"));
+                    let (t, _, _) = self.ty(
+                        SchemaRef::Boxed(items),
+                        &format!("{hint}_item"),
+                        &format!("{pointer}/items"),
+                    );
                     Type::Array(Box::new(t))
                 }
                 None => Type::Array(Box::new(Type::Json)),
@@ -212,16 +223,33 @@ impl<'a> SchemaResolver<'a> {
                     if let Some(r) = ref_name {
                         self.by_ref.insert(r.to_owned(), name.clone());
                     }
-                    let fields = self.fields(props, required, hint, &format!("{pointer}/properties"));
+                    let fields =
+                        self.fields(props, required, hint, &format!("{pointer}/properties"));
                     self.push_named(name, doc.clone(), NamedKind::Object(fields), None)
                 }
                 _ => Type::Json,
             },
             SchemaKind::OneOf { one_of: branches } | SchemaKind::AnyOf { any_of: branches } => {
-                let key = if matches!(s.schema_kind, SchemaKind::OneOf { .. }) { "oneOf" } else { "anyOf" };
-                self.union(branches, hint, &format!("{pointer}/{key}"), doc.clone(), ref_name)
+                let key = if matches!(s.schema_kind, SchemaKind::OneOf { .. }) {
+                    "oneOf"
+                } else {
+                    "anyOf"
+                };
+                self.union(
+                    branches,
+                    hint,
+                    &format!("{pointer}/{key}"),
+                    doc.clone(),
+                    ref_name,
+                )
             }
-            SchemaKind::AllOf { all_of } => self.all_of(all_of, hint, &format!("{pointer}/allOf"), doc.clone(), ref_name),
+            SchemaKind::AllOf { all_of } => self.all_of(
+                all_of,
+                hint,
+                &format!("{pointer}/allOf"),
+                doc.clone(),
+                ref_name,
+            ),
             SchemaKind::Not { .. } => {
                 self.problem(pointer, "unsupported schema construct `not`".into());
                 Type::Json
@@ -230,11 +258,21 @@ impl<'a> SchemaResolver<'a> {
         (ty, nullable, doc)
     }
 
-    fn push_named(&mut self, name: String, doc: Option<String>, kind: NamedKind, ref_name: Option<&str>) -> Type {
+    fn push_named(
+        &mut self,
+        name: String,
+        doc: Option<String>,
+        kind: NamedKind,
+        ref_name: Option<&str>,
+    ) -> Type {
         if let Some(r) = ref_name {
             self.by_ref.insert(r.to_owned(), name.clone());
         }
-        self.types.push(NamedType { name: name.clone(), doc, kind });
+        self.types.push(NamedType {
+            name: name.clone(),
+            doc,
+            kind,
+        });
         Type::Named(name)
     }
 
@@ -248,7 +286,11 @@ impl<'a> SchemaResolver<'a> {
     ) -> Type {
         let mut variants = Vec::new();
         for (i, b) in branches.iter().enumerate() {
-            let (t, _, _) = self.ty(SchemaRef::Plain(b), &format!("{hint}_variant{i}"), &format!("{pointer}/{i}"));
+            let (t, _, _) = self.ty(
+                SchemaRef::Plain(b),
+                &format!("{hint}_variant{i}"),
+                &format!("{pointer}/{i}"),
+            );
             variants.push(t);
         }
         match variants.len() {
@@ -288,12 +330,19 @@ impl<'a> SchemaResolver<'a> {
                             }
                         }
                     }
-                    None => self.problem(&here, "`allOf` is supported only over object schemas with properties".into()),
+                    None => self.problem(
+                        &here,
+                        "`allOf` is supported only over object schemas with properties".into(),
+                    ),
                 },
                 Err(msg) => self.problem(&here, msg),
             }
         }
-        self.types.push(NamedType { name: name.clone(), doc, kind: NamedKind::Object(fields) });
+        self.types.push(NamedType {
+            name: name.clone(),
+            doc,
+            kind: NamedKind::Object(fields),
+        });
         Type::Named(name)
     }
 }
