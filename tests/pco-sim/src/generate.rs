@@ -289,7 +289,7 @@ impl Gen<'_> {
                     .set("accounting_administrator", Val::Bool(n == 0))
                     .set("passed_background_check", Val::Bool(adult && r.random_bool(0.3)))
                     .set("remote_id", Val::Null)
-                    .set("grade", if adult { Val::Null } else { Val::Int(age - 6) })
+                    .set("grade", if adult || age < 5 { Val::Null } else { Val::Int(age - 5) })
                     .set("graduation_year", if adult { Val::Null } else { Val::Int(2024 + 18 - age) })
                     .set("people_permissions", if n == 0 { Val::str("Editor") } else { Val::Null })
                     .s("directory_status", "no_access")
