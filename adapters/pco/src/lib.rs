@@ -25,6 +25,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(missing_docs)]
+
 /// Code generated from `specs/pco`.
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/pco.rs"));

@@ -92,9 +92,10 @@ pub fn named(t: &NamedType) -> TokenStream {
         }
         NamedKind::Union(variants) => {
             let vs = variants.iter().map(|(v, ty)| {
+                let d = lit_doc(&format!("The value in its `{v}` form."));
                 let v = format_ident!("{}", v);
                 let ty = rust_type(ty);
-                quote!(#[allow(missing_docs)] #v(#ty),)
+                quote!(#d #v(#ty),)
             });
             quote! { #doc #derive #[serde(untagged)] pub enum #name { #(#vs)* } }
         }

@@ -41,13 +41,17 @@ impl Loaded {
 fn read_yaml(path: &Path) -> Result<Value, Diagnostic> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Diagnostic::new(path, format!("cannot read the file: {e}")))?;
-    serde_norway::from_str::<Value>(&text).map_err(|e| {
-        let d = Diagnostic::new(path, format!("malformed YAML: {e}"));
-        match e.location() {
-            Some(l) => d.at(format!("line {} column {}", l.line(), l.column())),
-            None => d,
-        }
-    })
+    // Parsing into YAML's own value first rejects duplicate keys, which a JSON map would
+    // silently collapse (two entities with one name must be an error, not the last one winning).
+    serde_norway::from_str::<serde_norway::Value>(&text)
+        .and_then(serde_norway::from_value::<Value>)
+        .map_err(|e| {
+            let d = Diagnostic::new(path, format!("malformed YAML: {e}"));
+            match e.location() {
+                Some(l) => d.at(format!("line {} column {}", l.line(), l.column())),
+                None => d,
+            }
+        })
 }
 
 /// Reads `dir/manifest.yaml` and its OpenAPI documents, reporting every problem found.
