@@ -43,7 +43,11 @@ fn err(e: StoreError) -> Response {
 
 async fn counts(State(s): State<Arc<Shared>>) -> Json<Value> {
     let org = s.read();
-    let m: Map<String, Value> = org.counts().into_iter().map(|(k, v)| (k, Value::from(v))).collect();
+    let m: Map<String, Value> = org
+        .counts()
+        .into_iter()
+        .map(|(k, v)| (k, Value::from(v)))
+        .collect();
     Json(Value::Object(m))
 }
 
@@ -54,26 +58,41 @@ async fn stats(State(s): State<Arc<Shared>>) -> Json<Value> {
 async fn list(State(s): State<Arc<Shared>>, Path(table): Path<String>) -> Response {
     let org = s.read();
     match org.table(&table) {
-        Some(t) => Json(json!({"ids": t.records().iter().map(|r| r.id).collect::<Vec<_>>()})).into_response(),
+        Some(t) => Json(json!({"ids": t.records().iter().map(|r| r.id).collect::<Vec<_>>()}))
+            .into_response(),
         None => err(StoreError::UnknownTable(table)),
     }
 }
 
 fn parse(body: &Value) -> (Map<String, Value>, HashMap<String, Option<u64>>) {
-    let attrs = body.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+    let attrs = body
+        .get("attributes")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let rels = body
         .get("relationships")
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()
-                .map(|(k, v)| (k.clone(), v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_u64()
+                            .or_else(|| v.as_str().and_then(|s| s.parse().ok())),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
     (attrs, rels)
 }
 
-async fn create(State(s): State<Arc<Shared>>, Path(table): Path<String>, Json(body): Json<Value>) -> Response {
+async fn create(
+    State(s): State<Arc<Shared>>,
+    Path(table): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let (attrs, rels) = parse(&body);
     match s.create(&table, &attrs, &rels) {
         Ok(c) => (StatusCode::CREATED, Json(json!({"id": c.id.to_string()}))).into_response(),
@@ -81,7 +100,11 @@ async fn create(State(s): State<Arc<Shared>>, Path(table): Path<String>, Json(bo
     }
 }
 
-async fn update(State(s): State<Arc<Shared>>, Path((table, id)): Path<(String, u64)>, Json(body): Json<Value>) -> Response {
+async fn update(
+    State(s): State<Arc<Shared>>,
+    Path((table, id)): Path<(String, u64)>,
+    Json(body): Json<Value>,
+) -> Response {
     let (attrs, rels) = parse(&body);
     match s.update(&table, id, &attrs, &rels) {
         Ok(_) => Json(json!({"id": id.to_string()})).into_response(),
@@ -97,15 +120,23 @@ async fn delete(State(s): State<Arc<Shared>>, Path((table, id)): Path<(String, u
 }
 
 async fn churn(State(s): State<Arc<Shared>>, body: Option<Json<Value>>) -> Json<Value> {
-    let n = body.and_then(|b| b.get("mutations").and_then(Value::as_u64)).unwrap_or(1) as usize;
+    let n = body
+        .and_then(|b| b.get("mutations").and_then(Value::as_u64))
+        .unwrap_or(1) as usize;
     let changes = s.churn(n);
-    Json(json!({"changes": changes.iter().map(|c| json!({"table": c.table, "id": c.id.to_string(), "action": c.action})).collect::<Vec<_>>()}))
+    Json(
+        json!({"changes": changes.iter().map(|c| json!({"table": c.table, "id": c.id.to_string(), "action": c.action})).collect::<Vec<_>>()}),
+    )
 }
 
 async fn code(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
     let client = body.get("client_id").and_then(Value::as_str).unwrap_or("");
     match s.auth.issue_code(client) {
         Some(code) => Json(json!({"code": code})).into_response(),
-        None => (StatusCode::BAD_REQUEST, Json(json!({"error": "unknown client_id"}))).into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "unknown client_id"})),
+        )
+            .into_response(),
     }
 }

@@ -20,12 +20,18 @@ pub struct Reply {
 
 impl Reply {
     fn ok(v: Value) -> Self {
-        Reply { status: 200, body: Some(v) }
+        Reply {
+            status: 200,
+            body: Some(v),
+        }
     }
 
     /// An error document.
     pub fn error(status: u16, detail: &str) -> Self {
-        Reply { status, body: Some(error_doc(status, detail)) }
+        Reply {
+            status,
+            body: Some(error_doc(status, detail)),
+        }
     }
 }
 
@@ -62,7 +68,10 @@ pub fn resolve(org: &Org, path: &str) -> Option<Target> {
     if segs.len() == 2 {
         return Some(Target::Organization(module.to_string()));
     }
-    let mut target = Target::List { table: org.schema.collection(module, segs[2])?, parent: None };
+    let mut target = Target::List {
+        table: org.schema.collection(module, segs[2])?,
+        parent: None,
+    };
     for seg in &segs[3..] {
         target = match target {
             Target::List { table, parent } => {
@@ -113,7 +122,10 @@ pub fn get(org: &Org, base: &str, path: &str, raw_query: Option<&str>) -> Reply 
     };
     let r = Renderer { org, base };
     match target {
-        Target::Action => Reply { status: 204, body: None },
+        Target::Action => Reply {
+            status: 204,
+            body: None,
+        },
         Target::Organization(module) => Reply::ok(json!({
             "data": r.organization(&module),
             "included": [],
@@ -141,12 +153,20 @@ pub fn get(org: &Org, base: &str, path: &str, raw_query: Option<&str>) -> Reply 
 
 fn parent_meta(org: &Org, parent: Option<&(usize, u64, String)>) -> Value {
     match parent {
-        Some((pt, pid, _)) => json!({"id": pid.to_string(), "type": org.table_at(*pt).schema.wire_type}),
+        Some((pt, pid, _)) => {
+            json!({"id": pid.to_string(), "type": org.table_at(*pt).schema.wire_type})
+        }
         None => json!({"id": org.org_id.to_string(), "type": "Organization"}),
     }
 }
 
-fn list(r: &Renderer, table: usize, parent: Option<(usize, u64, String)>, q: &mut ListQuery, path: &str) -> Reply {
+fn list(
+    r: &Renderer,
+    table: usize,
+    parent: Option<(usize, u64, String)>,
+    q: &mut ListQuery,
+    path: &str,
+) -> Reply {
     let org = r.org;
     let t = org.table_at(table);
     if let Err(e) = q.validate(&t.schema, true) {
@@ -154,19 +174,30 @@ fn list(r: &Renderer, table: usize, parent: Option<(usize, u64, String)>, q: &mu
     }
     let all: Vec<&Record> = match &parent {
         Some((pt, pid, rel)) => match org.table_at(*pt).get(*pid) {
-            Some(prec) => org.related(*pt, prec, rel).iter().filter_map(|id| t.get(*id)).collect(),
+            Some(prec) => org
+                .related(*pt, prec, rel)
+                .iter()
+                .filter_map(|id| t.get(*id))
+                .collect(),
             None => return Reply::error(404, NOT_FOUND),
         },
         None if q.wheres.is_empty() && q.order.is_none() => {
             // Fast path: a page of the whole table needs no candidate list.
             let recs = t.records();
             let end = (q.offset + q.per_page).min(recs.len());
-            let page = if q.offset < recs.len() { &recs[q.offset..end] } else { &[] };
+            let page = if q.offset < recs.len() {
+                &recs[q.offset..end]
+            } else {
+                &[]
+            };
             return page_doc(r, table, None, q, path, page.iter().collect(), recs.len());
         }
         None => t.records().iter().collect(),
     };
-    let mut rows: Vec<&Record> = all.into_iter().filter(|rec| q.wheres.iter().all(|w| matches(org, table, rec, w))).collect();
+    let mut rows: Vec<&Record> = all
+        .into_iter()
+        .filter(|rec| q.wheres.iter().all(|w| matches(org, table, rec, w)))
+        .collect();
     if let Some((name, desc)) = &q.order
         && let Some(i) = t.schema.attr(name)
     {
@@ -192,7 +223,10 @@ fn page_doc(
 ) -> Reply {
     let s = &r.org.table_at(table).schema;
     let mut inc = Included::default();
-    let data: Vec<Value> = page.iter().map(|rec| r.resource(table, rec, &q.include, &mut inc, false)).collect();
+    let data: Vec<Value> = page
+        .iter()
+        .map(|rec| r.resource(table, rec, &q.include, &mut inc, false))
+        .collect();
     let count = data.len();
     let next = (q.offset + q.per_page < total).then_some(q.offset + q.per_page);
     let prev = (q.offset > 0).then(|| q.offset.saturating_sub(q.per_page));
@@ -214,7 +248,15 @@ fn page_doc(
         meta.insert("next".into(), json!({"offset": n}));
     }
     meta.insert("can_order_by".into(), json!(s.can_order_by));
-    meta.insert("can_query_by".into(), Value::from(s.can_query_by.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()));
+    meta.insert(
+        "can_query_by".into(),
+        Value::from(
+            s.can_query_by
+                .iter()
+                .map(|(n, _)| n.clone())
+                .collect::<Vec<_>>(),
+        ),
+    );
     meta.insert("can_include".into(), json!(s.can_include));
     meta.insert("can_filter".into(), json!(s.can_filter));
     meta.insert("parent".into(), parent_meta(r.org, parent));
@@ -259,15 +301,23 @@ fn matches(org: &Org, table: usize, rec: &Record, w: &Where) -> bool {
 fn search(org: &Org, table: usize, rec: &Record, kind: &str, needle: &str) -> bool {
     let needle = needle.to_lowercase();
     let t = &org.table_at(table).schema;
-    let has = |v: Option<&Val>| v.and_then(Val::as_str).is_some_and(|s| s.to_lowercase().contains(&needle));
+    let has = |v: Option<&Val>| {
+        v.and_then(Val::as_str)
+            .is_some_and(|s| s.to_lowercase().contains(&needle))
+    };
     if kind.contains("name") && has(rec.get(t, "name")) {
         return true;
     }
-    for (part, rel, attr) in [("email", "emails", "address"), ("phone", "phone_numbers", "number")] {
+    for (part, rel, attr) in [
+        ("email", "emails", "address"),
+        ("phone", "phone_numbers", "number"),
+    ] {
         if !kind.contains(part) {
             continue;
         }
-        let Some(ct) = t.relation(rel).and_then(|r| org.table(&r.target)) else { continue };
+        let Some(ct) = t.relation(rel).and_then(|r| org.table(&r.target)) else {
+            continue;
+        };
         for id in org.related(table, rec, rel) {
             if ct.get(id).is_some_and(|c| has(c.get(&ct.schema, attr))) {
                 return true;

@@ -83,7 +83,11 @@ fn oauth_err(status: u16, error: &str, desc: &str) -> OAuthError {
 impl Auth {
     /// An authenticator with the given credentials.
     pub fn new(cfg: AuthConfig) -> Self {
-        Auth { cfg, state: Mutex::default(), stats: AuthStats::default() }
+        Auth {
+            cfg,
+            state: Mutex::default(),
+            stats: AuthStats::default(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, OAuthState> {
@@ -106,7 +110,9 @@ impl Auth {
                 .decode(b.trim())
                 .map_err(|_| "Malformed HTTP Basic credentials")?;
             let raw = String::from_utf8_lossy(&raw);
-            let (id, secret) = raw.split_once(':').ok_or("Malformed HTTP Basic credentials")?;
+            let (id, secret) = raw
+                .split_once(':')
+                .ok_or("Malformed HTTP Basic credentials")?;
             if self.cfg.pats.iter().any(|(a, s)| a == id && s == secret) {
                 return Ok(format!("pat:{id}"));
             }
@@ -116,7 +122,9 @@ impl Auth {
             let st = self.lock();
             let (client, exp) = st.access.get(t.trim()).ok_or("Invalid access token")?;
             if Instant::now() >= *exp {
-                self.stats.expired_token_uses.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .expired_token_uses
+                    .fetch_add(1, Ordering::Relaxed);
                 return Err("The access token expired".into());
             }
             return Ok(format!("oauth:{client}"));
@@ -130,7 +138,9 @@ impl Auth {
             return None;
         }
         let code = token();
-        self.lock().codes.insert(code.clone(), client_id.to_string());
+        self.lock()
+            .codes
+            .insert(code.clone(), client_id.to_string());
         Some(code)
     }
 
@@ -138,8 +148,17 @@ impl Auth {
     pub fn token_endpoint(&self, p: &HashMap<String, String>) -> Result<Value, OAuthError> {
         let client = p.get("client_id").map(String::as_str).unwrap_or("");
         let secret = p.get("client_secret").map(String::as_str).unwrap_or("");
-        if !self.cfg.clients.iter().any(|(c, s)| c == client && s == secret) {
-            return Err(oauth_err(401, "invalid_client", "Client authentication failed"));
+        if !self
+            .cfg
+            .clients
+            .iter()
+            .any(|(c, s)| c == client && s == secret)
+        {
+            return Err(oauth_err(
+                401,
+                "invalid_client",
+                "Client authentication failed",
+            ));
         }
         let mut st = self.lock();
         match p.get("grant_type").map(String::as_str) {
@@ -147,7 +166,13 @@ impl Auth {
                 let code = p.get("code").map(String::as_str).unwrap_or("");
                 match st.codes.remove(code) {
                     Some(c) if c == client => {}
-                    _ => return Err(oauth_err(400, "invalid_grant", "The authorization code is invalid")),
+                    _ => {
+                        return Err(oauth_err(
+                            400,
+                            "invalid_grant",
+                            "The authorization code is invalid",
+                        ));
+                    }
                 }
             }
             Some("refresh_token") => {
@@ -156,16 +181,36 @@ impl Auth {
                     Some((c, used)) if c == client && !*used => *used = true,
                     Some((_, true)) => {
                         self.stats.refresh_reuse.fetch_add(1, Ordering::Relaxed);
-                        return Err(oauth_err(400, "invalid_grant", "The refresh token was already used"));
+                        return Err(oauth_err(
+                            400,
+                            "invalid_grant",
+                            "The refresh token was already used",
+                        ));
                     }
-                    _ => return Err(oauth_err(400, "invalid_grant", "The refresh token is invalid")),
+                    _ => {
+                        return Err(oauth_err(
+                            400,
+                            "invalid_grant",
+                            "The refresh token is invalid",
+                        ));
+                    }
                 }
             }
-            _ => return Err(oauth_err(400, "unsupported_grant_type", "Unsupported grant_type")),
+            _ => {
+                return Err(oauth_err(
+                    400,
+                    "unsupported_grant_type",
+                    "Unsupported grant_type",
+                ));
+            }
         }
         let (access, refresh) = (token(), token());
-        st.access.insert(access.clone(), (client.to_string(), Instant::now() + self.cfg.token_ttl));
-        st.refresh.insert(refresh.clone(), (client.to_string(), false));
+        st.access.insert(
+            access.clone(),
+            (client.to_string(), Instant::now() + self.cfg.token_ttl),
+        );
+        st.refresh
+            .insert(refresh.clone(), (client.to_string(), false));
         self.stats.tokens_issued.fetch_add(1, Ordering::Relaxed);
         Ok(json!({
             "access_token": access,

@@ -61,14 +61,19 @@ impl FaultConfig {
 
     /// The fault for request number `seq` (0-based) under `seed`.
     pub fn decide(&self, seed: u64, seq: u64) -> Fault {
-        if self.storm_every > 0 && seq % self.storm_every >= self.storm_every - self.storm_len.min(self.storm_every) {
+        if self.storm_every > 0
+            && seq % self.storm_every >= self.storm_every - self.storm_len.min(self.storm_every)
+        {
             return Fault::Storm;
         }
         let mut rng = StdRng::seed_from_u64(seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let roll: f64 = rng.random();
         let mut edge = 0.0;
         for (rate, fault) in [
-            (self.error_rate, Fault::ServerError([500, 502, 503][rng.random_range(0..3)])),
+            (
+                self.error_rate,
+                Fault::ServerError([500, 502, 503][rng.random_range(0..3)]),
+            ),
             (self.hang_rate, Fault::Hang),
             (self.drop_rate, Fault::Drop),
             (self.truncate_rate, Fault::Truncate),
@@ -89,14 +94,26 @@ mod tests {
 
     #[test]
     fn deterministic_and_close_to_rate() {
-        let f = FaultConfig { error_rate: 0.1, ..Default::default() };
+        let f = FaultConfig {
+            error_rate: 0.1,
+            ..Default::default()
+        };
         let a: Vec<_> = (0..1000).map(|i| f.decide(7, i)).collect();
         let b: Vec<_> = (0..1000).map(|i| f.decide(7, i)).collect();
         assert_eq!(a, b);
-        let errors = a.iter().filter(|x| matches!(x, Fault::ServerError(_))).count();
+        let errors = a
+            .iter()
+            .filter(|x| matches!(x, Fault::ServerError(_)))
+            .count();
         assert!((50..150).contains(&errors), "{errors}");
-        let s = FaultConfig { storm_every: 10, storm_len: 3, ..Default::default() };
-        let storms: Vec<u64> = (0..20).filter(|i| s.decide(1, *i) == Fault::Storm).collect();
+        let s = FaultConfig {
+            storm_every: 10,
+            storm_len: 3,
+            ..Default::default()
+        };
+        let storms: Vec<u64> = (0..20)
+            .filter(|i| s.decide(1, *i) == Fault::Storm)
+            .collect();
         assert_eq!(storms, vec![7, 8, 9, 17, 18, 19]);
     }
 }

@@ -93,7 +93,9 @@ pub fn fallback(name: &str, ty: AttrType, rng: &mut StdRng) -> Val {
         AttrType::Object | AttrType::Array => Val::Null,
         AttrType::String => {
             if name.ends_with("url") || name == "avatar" {
-                Val::str("https://people.planningcenteronline.com/static/no_photo_thumbnail_gray.png")
+                Val::str(
+                    "https://people.planningcenteronline.com/static/no_photo_thumbnail_gray.png",
+                )
             } else if name.contains("email") {
                 Val::str(format!("info{}@example.org", rng.random_range(1..999)))
             } else if name == "time_zone" {
@@ -121,7 +123,12 @@ fn sentence(rng: &mut StdRng) -> String {
 
 fn title(rng: &mut StdRng) -> String {
     let w = *WORDS.choose(rng).unwrap();
-    format!("{}{} {}", w[..1].to_uppercase(), &w[1..], rng.random_range(1..100))
+    format!(
+        "{}{} {}",
+        w[..1].to_uppercase(),
+        &w[1..],
+        rng.random_range(1..100)
+    )
 }
 
 fn pick<'a>(rng: &mut StdRng, xs: &[&'a str]) -> &'a str {
@@ -183,7 +190,12 @@ impl Gen<'_> {
         l
     }
 
-    fn add(&mut self, table: &str, f: impl FnOnce(&mut Attrs, &mut StdRng), links: &[(&str, u64)]) -> u64 {
+    fn add(
+        &mut self,
+        table: &str,
+        f: impl FnOnce(&mut Attrs, &mut StdRng),
+        links: &[(&str, u64)],
+    ) -> u64 {
         let schema = self.schema;
         let t = schema.table(table).expect("generated table exists");
         let mut a = Attrs::new(t, self.rng);
@@ -204,9 +216,19 @@ impl Gen<'_> {
                             .s("city", city)
                             .s("state", state)
                             .s("zip", format!("{zip}{:02}", r.random_range(0..100)))
-                            .s("street", format!("{} {}", r.random_range(100..9999), pick(r, STREETS)))
+                            .s(
+                                "street",
+                                format!("{} {}", r.random_range(100..9999), pick(r, STREETS)),
+                            )
                             .s("country", "US")
-                            .s("phone_number", format!("(555) {:03}-{:04}", r.random_range(200..999), r.random_range(0..9999)))
+                            .s(
+                                "phone_number",
+                                format!(
+                                    "(555) {:03}-{:04}",
+                                    r.random_range(200..999),
+                                    r.random_range(0..9999)
+                                ),
+                            )
                             .s("date_format", "%m/%d/%Y")
                             .s("time_zone_raw", "America/New_York")
                             .set("church_center_enabled", Val::Bool(true));
@@ -233,7 +255,11 @@ impl Gen<'_> {
             let last = pick(self.rng, LAST);
             let campus = *campuses.choose(self.rng).unwrap();
             let (city, state, zip) = *CITIES.choose(self.rng).unwrap();
-            let street = format!("{} {}", self.rng.random_range(100..9999), pick(self.rng, STREETS));
+            let street = format!(
+                "{} {}",
+                self.rng.random_range(100..9999),
+                pick(self.rng, STREETS)
+            );
             let zip = format!("{zip}{:02}", self.rng.random_range(0..100));
             let mut members = Vec::new();
             for k in 0..size {
@@ -271,8 +297,13 @@ impl Gen<'_> {
     fn person(&mut self, n: usize, last: &str, adult: bool, campus: u64) -> u64 {
         let female = self.rng.random_bool(0.5);
         let first = pick(self.rng, if female { FEMALE } else { MALE });
-        let age = if adult { self.rng.random_range(19..90) } else { self.rng.random_range(0..18) };
-        let birth_ts = parse_ts("2024-06-01").unwrap() - age * 365 * DAY - self.rng.random_range(0..365) * DAY;
+        let age = if adult {
+            self.rng.random_range(19..90)
+        } else {
+            self.rng.random_range(0..18)
+        };
+        let birth_ts =
+            parse_ts("2024-06-01").unwrap() - age * 365 * DAY - self.rng.random_range(0..365) * DAY;
         let id = self.add(
             "Person",
             |a, r| {
@@ -283,15 +314,49 @@ impl Gen<'_> {
                     .s("gender", if female { "F" } else { "M" })
                     .set("birthdate", Val::Date((birth_ts / DAY) as i32))
                     .set("child", Val::Bool(!adult))
-                    .s("status", if r.random_bool(0.93) { "active" } else { "inactive" })
-                    .s("membership", pick(r, &["Member", "Regular Attender", "Visitor", "Participant"]))
+                    .s(
+                        "status",
+                        if r.random_bool(0.93) {
+                            "active"
+                        } else {
+                            "inactive"
+                        },
+                    )
+                    .s(
+                        "membership",
+                        pick(r, &["Member", "Regular Attender", "Visitor", "Participant"]),
+                    )
                     .set("site_administrator", Val::Bool(n == 0))
                     .set("accounting_administrator", Val::Bool(n == 0))
-                    .set("passed_background_check", Val::Bool(adult && r.random_bool(0.3)))
+                    .set(
+                        "passed_background_check",
+                        Val::Bool(adult && r.random_bool(0.3)),
+                    )
                     .set("remote_id", Val::Null)
-                    .set("grade", if adult || age < 5 { Val::Null } else { Val::Int(age - 5) })
-                    .set("graduation_year", if adult { Val::Null } else { Val::Int(2024 + 18 - age) })
-                    .set("people_permissions", if n == 0 { Val::str("Editor") } else { Val::Null })
+                    .set(
+                        "grade",
+                        if adult || age < 5 {
+                            Val::Null
+                        } else {
+                            Val::Int(age - 5)
+                        },
+                    )
+                    .set(
+                        "graduation_year",
+                        if adult {
+                            Val::Null
+                        } else {
+                            Val::Int(2024 + 18 - age)
+                        },
+                    )
+                    .set(
+                        "people_permissions",
+                        if n == 0 {
+                            Val::str("Editor")
+                        } else {
+                            Val::Null
+                        },
+                    )
                     .s("directory_status", "no_access")
                     .set("can_create_forms", Val::Bool(n == 0))
                     .set("can_email_lists", Val::Bool(n == 0));
@@ -299,12 +364,18 @@ impl Gen<'_> {
                     a.s("middle_name", pick(r, MALE));
                 }
                 if adult && r.random_bool(0.3) {
-                    a.set("anniversary", Val::Date((created / DAY) as i32 - r.random_range(300..9000)));
+                    a.set(
+                        "anniversary",
+                        Val::Date((created / DAY) as i32 - r.random_range(300..9000)),
+                    );
                 }
                 if let Some(Val::Str(s)) = a.vals.get(a.schema.attr("status").unwrap_or(0))
                     && &**s == "inactive"
                 {
-                    a.set("inactivated_at", Val::Ts(created + r.random_range(DAY..300 * DAY)));
+                    a.set(
+                        "inactivated_at",
+                        Val::Ts(created + r.random_range(DAY..300 * DAY)),
+                    );
                 }
             },
             &[("primary_campus", campus)],
@@ -313,7 +384,12 @@ impl Gen<'_> {
             let emails = if self.rng.random_bool(0.2) { 2 } else { 1 };
             for k in 0..emails {
                 let domain = pick(self.rng, &["example.com", "example.org", "example.net"]);
-                let addr = format!("{}.{}{}@{domain}", first.to_lowercase(), last.to_lowercase().replace('\'', ""), n);
+                let addr = format!(
+                    "{}.{}{}@{domain}",
+                    first.to_lowercase(),
+                    last.to_lowercase().replace('\'', ""),
+                    n
+                );
                 self.add(
                     "Email",
                     |a, _| {
@@ -327,7 +403,11 @@ impl Gen<'_> {
             }
         }
         if adult && self.rng.random_bool(0.75) {
-            let (a3, b3, c4) = (self.rng.random_range(201..999), self.rng.random_range(200..999), self.rng.random_range(0..10000));
+            let (a3, b3, c4) = (
+                self.rng.random_range(201..999),
+                self.rng.random_range(200..999),
+                self.rng.random_range(0..10000),
+            );
             self.add(
                 "PhoneNumber",
                 |a, r| {
@@ -386,48 +466,103 @@ impl Gen<'_> {
     fn custom_fields(&mut self, people: &[u64]) {
         let mut defs = Vec::new();
         for (ti, tab) in ["Personal", "Serving", "Background"].iter().enumerate() {
-            let tab_id = self.add("Tab", |a, _| {
-                a.s("name", *tab).set("sequence", Val::Int(ti as i64)).s("slug", tab.to_lowercase());
-            }, &[]);
-            for (fi, field) in ["Shirt Size", "Spiritual Gifts", "Allergies"].iter().enumerate() {
+            let tab_id = self.add(
+                "Tab",
+                |a, _| {
+                    a.s("name", *tab)
+                        .set("sequence", Val::Int(ti as i64))
+                        .s("slug", tab.to_lowercase());
+                },
+                &[],
+            );
+            for (fi, field) in ["Shirt Size", "Spiritual Gifts", "Allergies"]
+                .iter()
+                .enumerate()
+            {
                 let name = format!("{tab} {field}");
-                defs.push(self.add("FieldDefinition", |a, _| {
-                    a.s("name", name.clone()).s("data_type", "string").set("sequence", Val::Int(fi as i64))
-                        .s("slug", name.to_lowercase().replace(' ', "_")).set("deleted_at", Val::Null)
-                        .set("tab_id", Val::Int(tab_id as i64)).set("config", Val::Null);
-                }, &[("tab", tab_id)]));
+                defs.push(self.add(
+                    "FieldDefinition",
+                    |a, _| {
+                        a.s("name", name.clone())
+                            .s("data_type", "string")
+                            .set("sequence", Val::Int(fi as i64))
+                            .s("slug", name.to_lowercase().replace(' ', "_"))
+                            .set("deleted_at", Val::Null)
+                            .set("tab_id", Val::Int(tab_id as i64))
+                            .set("config", Val::Null);
+                    },
+                    &[("tab", tab_id)],
+                ));
             }
         }
         for pid in people {
             if self.rng.random_bool(0.3) {
                 let def = *defs.choose(self.rng).unwrap();
-                self.add("FieldDatum", |a, r| {
-                    a.s("value", pick(r, &["S", "M", "L", "XL", "Teaching", "Hospitality", "Peanuts"]))
-                        .set("file", Val::Null).set("file_content_type", Val::Null)
-                        .set("file_name", Val::Null).set("file_size", Val::Null);
-                }, &[("field_definition", def), ("customizable", *pid)]);
+                self.add(
+                    "FieldDatum",
+                    |a, r| {
+                        a.s(
+                            "value",
+                            pick(
+                                r,
+                                &["S", "M", "L", "XL", "Teaching", "Hospitality", "Peanuts"],
+                            ),
+                        )
+                        .set("file", Val::Null)
+                        .set("file_content_type", Val::Null)
+                        .set("file_name", Val::Null)
+                        .set("file_size", Val::Null);
+                    },
+                    &[("field_definition", def), ("customizable", *pid)],
+                );
             }
             if self.rng.random_bool(0.1) {
-                self.add("Note", |a, r| {
-                    let s = sentence(r);
-                    a.s("note", s).set("display_date", Val::Null);
-                }, &[("person", *pid)]);
+                self.add(
+                    "Note",
+                    |a, r| {
+                        let s = sentence(r);
+                        a.s("note", s).set("display_date", Val::Null);
+                    },
+                    &[("person", *pid)],
+                );
             }
         }
-        for name in ["Members", "Volunteers", "First-time Guests", "Small Group Leaders", "Kids"] {
-            self.add("List", |a, r| {
-                a.s("name", name).set("total_people", Val::Int(r.random_range(0..people.len() as i64 + 1)));
-            }, &[]);
+        for name in [
+            "Members",
+            "Volunteers",
+            "First-time Guests",
+            "Small Group Leaders",
+            "Kids",
+        ] {
+            self.add(
+                "List",
+                |a, r| {
+                    a.s("name", name).set(
+                        "total_people",
+                        Val::Int(r.random_range(0..people.len() as i64 + 1)),
+                    );
+                },
+                &[],
+            );
         }
     }
 
     fn groups(&mut self, people: &[u64], _campuses: &[u64]) {
-        let types: Vec<u64> = ["Small Groups", "Classes", "Teams", "Support"][..self.rng.random_range(2..=4)]
+        let types: Vec<u64> = ["Small Groups", "Classes", "Teams", "Support"]
+            [..self.rng.random_range(2..=4)]
             .iter()
             .enumerate()
-            .map(|(i, n)| self.add("GroupType", |a, _| {
-                a.s("name", *n).set("position", Val::Int(i as i64)).set("church_center_visible", Val::Bool(true));
-            }, &[]))
+            .map(|(i, n)| {
+                self.add(
+                    "GroupType",
+                    |a, _| {
+                        a.s("name", *n)
+                            .set("position", Val::Int(i as i64))
+                            .set("church_center_visible", Val::Bool(true));
+                    },
+                    &[],
+                )
+            })
             .collect();
         let n = (people.len() / 15).max(1);
         for _ in 0..n {
@@ -435,25 +570,49 @@ impl Gen<'_> {
             let theme = pick(self.rng, GROUP_THEMES);
             let size = self.rng.random_range(3..=15).min(people.len());
             let members: Vec<u64> = people.choose_multiple(self.rng, size).copied().collect();
-            let g = self.add("Group", |a, r| {
-                a.s("name", format!("{theme} {}", r.random_range(1..50)))
-                    .set("memberships_count", Val::Int(size as i64))
-                    .s("schedule", format!("{}s at {}pm", pick(r, &["Sunday", "Tuesday", "Wednesday", "Thursday"]), r.random_range(5..9)))
-                    .set("archived_at", Val::Null).s("events_visibility", "members");
-            }, &[("group_type", gt)]);
+            let g = self.add(
+                "Group",
+                |a, r| {
+                    a.s("name", format!("{theme} {}", r.random_range(1..50)))
+                        .set("memberships_count", Val::Int(size as i64))
+                        .s(
+                            "schedule",
+                            format!(
+                                "{}s at {}pm",
+                                pick(r, &["Sunday", "Tuesday", "Wednesday", "Thursday"]),
+                                r.random_range(5..9)
+                            ),
+                        )
+                        .set("archived_at", Val::Null)
+                        .s("events_visibility", "members");
+                },
+                &[("group_type", gt)],
+            );
             for (k, pid) in members.iter().enumerate() {
-                self.add("GroupMembership", |a, r| {
-                    let c = a.created();
-                    a.s("role", if k == 0 { "leader" } else { "member" }).set("joined_at", Val::Ts(c - r.random_range(0..300) * DAY));
-                }, &[("group", g), ("person", *pid)]);
+                self.add(
+                    "GroupMembership",
+                    |a, r| {
+                        let c = a.created();
+                        a.s("role", if k == 0 { "leader" } else { "member" })
+                            .set("joined_at", Val::Ts(c - r.random_range(0..300) * DAY));
+                    },
+                    &[("group", g), ("person", *pid)],
+                );
             }
             for _ in 0..self.rng.random_range(0..=4) {
-                self.add("GroupEvent", |a, r| {
-                    let start = r.random_range(EPOCH_START..EPOCH_END);
-                    a.s("name", format!("{theme} meeting")).set("starts_at", Val::Ts(start))
-                        .set("ends_at", Val::Ts(start + 2 * 3600)).set("canceled", Val::Bool(false))
-                        .set("canceled_at", Val::Null).set("image", Val::Null);
-                }, &[("group", g), ("group_type", gt)]);
+                self.add(
+                    "GroupEvent",
+                    |a, r| {
+                        let start = r.random_range(EPOCH_START..EPOCH_END);
+                        a.s("name", format!("{theme} meeting"))
+                            .set("starts_at", Val::Ts(start))
+                            .set("ends_at", Val::Ts(start + 2 * 3600))
+                            .set("canceled", Val::Bool(false))
+                            .set("canceled_at", Val::Null)
+                            .set("image", Val::Null);
+                    },
+                    &[("group", g), ("group_type", gt)],
+                );
             }
         }
     }
@@ -462,22 +621,37 @@ impl Gen<'_> {
         for _ in 0..(total / 50 + 3) {
             let owner = *people.choose(self.rng).unwrap();
             let name = pick(self.rng, EVENTS);
-            let ev = self.add("CalendarEvent", |a, r| {
-                a.s("name", name).s("approval_status", pick(r, &["A", "A", "P", "R"]))
-                    .set("visible_in_church_center", Val::Bool(r.random_bool(0.7)))
-                    .set("percent_approved", Val::Int(100)).set("percent_rejected", Val::Int(0))
-                    .set("registration_url", Val::Null).set("image_url", Val::Null);
-            }, &[("owner", owner)]);
+            let ev = self.add(
+                "CalendarEvent",
+                |a, r| {
+                    a.s("name", name)
+                        .s("approval_status", pick(r, &["A", "A", "P", "R"]))
+                        .set("visible_in_church_center", Val::Bool(r.random_bool(0.7)))
+                        .set("percent_approved", Val::Int(100))
+                        .set("percent_rejected", Val::Int(0))
+                        .set("registration_url", Val::Null)
+                        .set("image_url", Val::Null);
+                },
+                &[("owner", owner)],
+            );
             let start0 = self.rng.random_range(EPOCH_START..EPOCH_END);
             for k in 0..self.rng.random_range(1..=8) {
-                self.add("EventInstance", |a, _| {
-                    let s = start0 + k * 7 * DAY;
-                    a.s("name", name).set("starts_at", Val::Ts(s)).set("ends_at", Val::Ts(s + 5400))
-                        .set("all_day_event", Val::Bool(false)).s("kind", "Standard")
-                        .s("recurrence", "Weekly").set("location", Val::Null)
-                        .s("published_starts_at", crate::value::format_ts(s))
-                        .s("published_ends_at", crate::value::format_ts(s + 5400));
-                }, &[("event", ev)]);
+                self.add(
+                    "EventInstance",
+                    |a, _| {
+                        let s = start0 + k * 7 * DAY;
+                        a.s("name", name)
+                            .set("starts_at", Val::Ts(s))
+                            .set("ends_at", Val::Ts(s + 5400))
+                            .set("all_day_event", Val::Bool(false))
+                            .s("kind", "Standard")
+                            .s("recurrence", "Weekly")
+                            .set("location", Val::Null)
+                            .s("published_starts_at", crate::value::format_ts(s))
+                            .s("published_ends_at", crate::value::format_ts(s + 5400));
+                    },
+                    &[("event", ev)],
+                );
             }
         }
     }

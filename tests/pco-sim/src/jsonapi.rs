@@ -64,13 +64,17 @@ impl Renderer<'_> {
         // Nested-only resources live under the parent that lists them.
         if let Some(rec) = self.org.table_at(table).get(id) {
             for r in &t.relations {
-                let RelKind::One { slot } = r.kind else { continue };
-                let (Some(pi), Some(pid)) = (self.org.schema.index(&r.target), rec.links[slot]) else {
+                let RelKind::One { slot } = r.kind else {
+                    continue;
+                };
+                let (Some(pi), Some(pid)) = (self.org.schema.index(&r.target), rec.links[slot])
+                else {
                     continue;
                 };
                 let parent = &self.org.table_at(pi).schema;
                 let back = parent.relations.iter().find(|pr| {
-                    pr.target == t.name && matches!(&pr.kind, RelKind::Many { via } if *via == r.name)
+                    pr.target == t.name
+                        && matches!(&pr.kind, RelKind::Many { via } if *via == r.name)
                 });
                 if let Some(back) = back {
                     return format!("{}/{}/{id}", self.path(pi, pid), back.name);
@@ -108,14 +112,18 @@ impl Renderer<'_> {
         }
         let mut rels = Map::new();
         for r in &t.relations {
-            let wanted = includes.iter().any(|i| *i == r.name);
+            let wanted = includes.contains(&r.name);
             if !r.default && !wanted {
                 continue;
             }
             let ids = self.org.related(table, rec, &r.name);
             let target_type = match r.kind {
                 RelKind::Org => "Organization".to_string(),
-                _ => self.org.schema.table(&r.target).map_or_else(String::new, |x| x.wire_type.clone()),
+                _ => self
+                    .org
+                    .schema
+                    .table(&r.target)
+                    .map_or_else(String::new, |x| x.wire_type.clone()),
             };
             let ident = |id: &u64| json!({"type": target_type, "id": id.to_string()});
             let data = match r.kind {
@@ -124,7 +132,10 @@ impl Renderer<'_> {
             };
             let mut rel = Map::new();
             if wanted {
-                rel.insert("links".into(), json!({"related": format!("{}{self_path}/{}", self.base, r.name)}));
+                rel.insert(
+                    "links".into(),
+                    json!({"related": format!("{}{self_path}/{}", self.base, r.name)}),
+                );
             }
             rel.insert("data".into(), data);
             rels.insert(r.name.clone(), Value::Object(rel));
@@ -136,11 +147,17 @@ impl Renderer<'_> {
         if detail_links {
             for r in &t.relations {
                 if !matches!(r.kind, RelKind::One { .. }) {
-                    links.insert(r.name.clone(), Value::from(format!("{}{self_path}/{}", self.base, r.name)));
+                    links.insert(
+                        r.name.clone(),
+                        Value::from(format!("{}{self_path}/{}", self.base, r.name)),
+                    );
                 }
             }
         }
-        links.insert("self".into(), Value::from(format!("{}{self_path}", self.base)));
+        links.insert(
+            "self".into(),
+            Value::from(format!("{}{self_path}", self.base)),
+        );
         let mut o = Map::new();
         o.insert("type".into(), Value::from(t.wire_type.clone()));
         o.insert("id".into(), Value::from(rec.id.to_string()));
@@ -161,7 +178,9 @@ impl Renderer<'_> {
             }
             return;
         }
-        let Some(ti) = self.org.schema.index(&r.target) else { return };
+        let Some(ti) = self.org.schema.index(&r.target) else {
+            return;
+        };
         for id in ids {
             if !included.seen.insert((ti, *id)) {
                 continue;

@@ -30,7 +30,9 @@ pub mod store;
 pub mod value;
 pub mod webhooks;
 
-pub use auth::{AuthConfig, DEFAULT_APP_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SECRET};
+pub use auth::{
+    AuthConfig, DEFAULT_APP_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SECRET,
+};
 pub use faults::FaultConfig;
 pub use ratelimit::RateLimitConfig;
 pub use sim::{RunningSim, Simulator, SimulatorBuilder, Stats};

@@ -24,10 +24,18 @@ struct Cli {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Personal Access Tokens accepted, as APP_ID:SECRET (repeatable).
-    #[arg(long = "pat", value_name = "APP_ID:SECRET", default_value = "sim-app-id:sim-secret")]
+    #[arg(
+        long = "pat",
+        value_name = "APP_ID:SECRET",
+        default_value = "sim-app-id:sim-secret"
+    )]
     pats: Vec<String>,
     /// OAuth clients accepted, as CLIENT_ID:CLIENT_SECRET (repeatable).
-    #[arg(long = "oauth-client", value_name = "ID:SECRET", default_value = "sim-client-id:sim-client-secret")]
+    #[arg(
+        long = "oauth-client",
+        value_name = "ID:SECRET",
+        default_value = "sim-client-id:sim-client-secret"
+    )]
     clients: Vec<String>,
     /// Lifetime of OAuth access tokens in seconds.
     #[arg(long, default_value_t = 7200)]
@@ -101,7 +109,10 @@ fn pairs(v: &[String], what: &str) -> Vec<(String, String)> {
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "pco_sim=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "pco_sim=info".into()),
+        )
         .init();
     let cli = Cli::parse();
     let mut rate = RateLimitConfig {
@@ -123,7 +134,10 @@ async fn main() -> std::io::Result<()> {
             clients: pairs(&cli.clients, "--oauth-client"),
             token_ttl: Duration::from_secs(cli.token_ttl),
         })
-        .webhooks(WebhookConfig { max_attempts: cli.webhook_attempts, backoff: Duration::from_millis(cli.webhook_backoff_ms) })
+        .webhooks(WebhookConfig {
+            max_attempts: cli.webhook_attempts,
+            backoff: Duration::from_millis(cli.webhook_backoff_ms),
+        })
         .faults(FaultConfig {
             error_rate: cli.fault_5xx_rate,
             latency: Duration::from_millis(cli.fault_latency_ms),
@@ -139,7 +153,11 @@ async fn main() -> std::io::Result<()> {
         .start()
         .await?;
     let people = sim.org().count("Person");
-    tracing::info!(people, elapsed_ms = started.elapsed().as_millis() as u64, "organisation generated");
+    tracing::info!(
+        people,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "organisation generated"
+    );
     // The first stdout line is the base URL, for scripts.
     println!("{}", sim.base_url());
     tokio::signal::ctrl_c().await?;

@@ -65,11 +65,15 @@ pub fn parse(raw: Option<&str>) -> Result<ListQuery, String> {
     for (k, v) in &pairs {
         match k.as_str() {
             "per_page" => {
-                let n: i64 = v.parse().map_err(|_| format!("per_page must be a number, got {v:?}"))?;
+                let n: i64 = v
+                    .parse()
+                    .map_err(|_| format!("per_page must be a number, got {v:?}"))?;
                 q.per_page = n.clamp(1, MAX_PER_PAGE as i64) as usize;
             }
             "offset" => {
-                let n: i64 = v.parse().map_err(|_| format!("offset must be a number, got {v:?}"))?;
+                let n: i64 = v
+                    .parse()
+                    .map_err(|_| format!("offset must be a number, got {v:?}"))?;
                 q.offset = n.max(0) as usize;
             }
             "order" => {
@@ -89,7 +93,10 @@ pub fn parse(raw: Option<&str>) -> Result<ListQuery, String> {
 }
 
 fn split_list(v: &str) -> impl Iterator<Item = String> + '_ {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
 }
 
 impl ListQuery {
@@ -133,9 +140,20 @@ impl ListQuery {
                 return Err(format!("{field} is not a valid where for {}", t.wire_type));
             };
             let ty = t.attr(field).map_or(*ty, |i| t.attributes[i].1);
-            let ty = if field == "id" || field.ends_with("_id") { AttrType::Int } else { ty };
-            if op != Op::Eq && !matches!(ty, AttrType::DateTime | AttrType::Date | AttrType::Int | AttrType::Decimal) {
-                return Err(format!("where[{field}] does not support comparison operators"));
+            let ty = if field == "id" || field.ends_with("_id") {
+                AttrType::Int
+            } else {
+                ty
+            };
+            if op != Op::Eq
+                && !matches!(
+                    ty,
+                    AttrType::DateTime | AttrType::Date | AttrType::Int | AttrType::Decimal
+                )
+            {
+                return Err(format!(
+                    "where[{field}] does not support comparison operators"
+                ));
             }
             let value = Val::parse_query(v, ty)
                 .ok_or_else(|| format!("where[{field}]: {v:?} is not a valid {ty:?}"))?;

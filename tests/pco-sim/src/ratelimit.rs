@@ -58,7 +58,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter with the given settings.
     pub fn new(cfg: RateLimitConfig) -> Self {
-        RateLimiter { cfg, windows: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            cfg,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The settings.
@@ -70,13 +73,26 @@ impl RateLimiter {
     pub fn admit(&self, credential: &str, offset: usize, force_reject: bool) -> Decision {
         let now = Instant::now();
         let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        let win = w.entry(credential.to_string()).or_insert(Window { start: now, count: 0 });
+        let win = w.entry(credential.to_string()).or_insert(Window {
+            start: now,
+            count: 0,
+        });
         if now.duration_since(win.start) >= self.cfg.period {
-            *win = Window { start: now, count: 0 };
+            *win = Window {
+                start: now,
+                count: 0,
+            };
         }
-        let limit = if offset > self.cfg.deep_offset { self.cfg.deep_limit } else { self.cfg.limit };
+        let limit = if offset > self.cfg.deep_offset {
+            self.cfg.deep_limit
+        } else {
+            self.cfg.limit
+        };
         win.count = win.count.saturating_add(1);
-        let left = self.cfg.period.saturating_sub(now.duration_since(win.start));
+        let left = self
+            .cfg
+            .period
+            .saturating_sub(now.duration_since(win.start));
         let retry = left.as_secs() + u64::from(left.subsec_nanos() > 0);
         let over = self.cfg.enabled && win.count > limit;
         Decision {
@@ -94,7 +110,10 @@ mod tests {
 
     #[test]
     fn rejects_beyond_limit_per_credential() {
-        let rl = RateLimiter::new(RateLimitConfig { limit: 2, ..Default::default() });
+        let rl = RateLimiter::new(RateLimitConfig {
+            limit: 2,
+            ..Default::default()
+        });
         assert!(rl.admit("a", 0, false).retry_after.is_none());
         assert!(rl.admit("a", 0, false).retry_after.is_none());
         let d = rl.admit("a", 0, false);

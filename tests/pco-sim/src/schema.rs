@@ -336,9 +336,9 @@ impl Schema {
 
     /// The table served at `/{module}/v2/{collection}`.
     pub fn collection(&self, module: &str, collection: &str) -> Option<usize> {
-        self.tables.iter().position(|t| {
-            t.module == module && t.collection.as_deref() == Some(collection)
-        })
+        self.tables
+            .iter()
+            .position(|t| t.module == module && t.collection.as_deref() == Some(collection))
     }
 
     /// Whether any table is served under the module.

@@ -31,7 +31,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
 fn json_response(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
@@ -43,7 +44,11 @@ fn reply_response(reply: Reply) -> Response {
             r
         }
         Some(v) => {
-            let ct = if v.get("errors").is_some() { JSON } else { JSONAPI };
+            let ct = if v.get("errors").is_some() {
+                JSON
+            } else {
+                JSONAPI
+            };
             json_response(reply.status, ct, serde_json::to_vec(&v).unwrap_or_default())
         }
     }
@@ -57,9 +62,17 @@ fn query_offset(uri: &Uri) -> usize {
 }
 
 /// Every API request: auth, rate limit, faults, then the read or write itself.
-async fn api_request(State(s): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn api_request(
+    State(s): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let seq = s.counters.requests.fetch_add(1, Ordering::Relaxed);
-    let auth = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
     let credential = match s.auth.authenticate(auth) {
         Ok(c) => c,
         Err(detail) => {
@@ -67,8 +80,14 @@ async fn api_request(State(s): State<Arc<Shared>>, method: Method, uri: Uri, hea
             return reply_response(Reply::error(401, &detail));
         }
     };
-    let fault = if s.faults.any() { s.faults.decide(s.seed, seq) } else { Fault::None };
-    let d = s.limiter.admit(&credential, query_offset(&uri), fault == Fault::Storm);
+    let fault = if s.faults.any() {
+        s.faults.decide(s.seed, seq)
+    } else {
+        Fault::None
+    };
+    let d = s
+        .limiter
+        .admit(&credential, query_offset(&uri), fault == Fault::Storm);
     let rate_headers = |r: &mut Response| {
         let h = r.headers_mut();
         h.insert("X-PCO-API-Request-Rate-Count", HeaderValue::from(d.count));
@@ -81,9 +100,13 @@ async fn api_request(State(s): State<Arc<Shared>>, method: Method, uri: Uri, hea
         } else {
             s.counters.over_limit.fetch_add(1, Ordering::Relaxed);
         }
-        let detail = format!("Rate limit exceeded: {} of {} requests per {} seconds", d.count, d.limit, d.period);
+        let detail = format!(
+            "Rate limit exceeded: {} of {} requests per {} seconds",
+            d.count, d.limit, d.period
+        );
         let mut r = reply_response(Reply::error(429, &detail));
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry));
         rate_headers(&mut r);
         return r;
     }
@@ -104,12 +127,14 @@ async fn api_request(State(s): State<Arc<Shared>>, method: Method, uri: Uri, hea
     let mut r = match (fault, reply.body.is_some()) {
         (Fault::Drop, _) => broken(reply.status, Vec::new()),
         (Fault::Truncate, true) => {
-            let mut bytes = serde_json::to_vec(reply.body.as_ref().unwrap_or(&Value::Null)).unwrap_or_default();
+            let mut bytes =
+                serde_json::to_vec(reply.body.as_ref().unwrap_or(&Value::Null)).unwrap_or_default();
             bytes.truncate(bytes.len() / 2);
             broken(reply.status, bytes)
         }
         (Fault::Malformed, true) => {
-            let mut bytes = serde_json::to_vec(reply.body.as_ref().unwrap_or(&Value::Null)).unwrap_or_default();
+            let mut bytes =
+                serde_json::to_vec(reply.body.as_ref().unwrap_or(&Value::Null)).unwrap_or_default();
             bytes.truncate(bytes.len() * 2 / 3);
             bytes.extend_from_slice(b"\",,}");
             json_response(reply.status, JSONAPI, bytes)
@@ -124,11 +149,15 @@ async fn api_request(State(s): State<Arc<Shared>>, method: Method, uri: Uri, hea
 fn broken(status: u16, prefix: Vec<u8>) -> Response {
     let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
         Ok(Bytes::from(prefix)),
-        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected fault")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected fault",
+        )),
     ];
     let mut r = Response::new(Body::from_stream(futures::stream::iter(chunks)));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSONAPI));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSONAPI));
     r
 }
 
@@ -142,7 +171,9 @@ fn dispatch(s: &Shared, method: &Method, uri: &Uri, credential: &str, body: &[u8
         let org = s.read();
         api::resolve(&org, path)
     };
-    let Some(target) = target else { return Reply::error(404, NOT_FOUND) };
+    let Some(target) = target else {
+        return Reply::error(404, NOT_FOUND);
+    };
     let table_of = |i: usize| s.read().table_at(i).schema.clone();
     match (method.as_str(), target) {
         ("POST", Target::List { table, parent }) => {
@@ -160,23 +191,42 @@ fn dispatch(s: &Shared, method: &Method, uri: &Uri, credential: &str, body: &[u8
             if t.name == "WebhookSubscription" {
                 let secret = hex::encode(rand::rng().random::<[u8; 16]>());
                 attrs.insert("authenticity_secret".into(), Value::from(secret));
-                attrs.insert("application_id".into(), Value::from(credential.split(':').nth(1).unwrap_or("")));
+                attrs.insert(
+                    "application_id".into(),
+                    Value::from(credential.split(':').nth(1).unwrap_or("")),
+                );
                 attrs.entry("active").or_insert(Value::Bool(true));
             }
-            write_reply(s, s.create(&t.name, &attrs, &rels).map(|c| c.id), &t.name, 201)
+            write_reply(
+                s,
+                s.create(&t.name, &attrs, &rels).map(|c| c.id),
+                &t.name,
+                201,
+            )
         }
         ("PATCH", Target::One { table, id }) => {
             let t = table_of(table);
             match parse_write(body) {
-                Ok((attrs, rels)) => write_reply(s, s.update(&t.name, id, &attrs, &rels).map(|_| id), &t.name, 200),
+                Ok((attrs, rels)) => write_reply(
+                    s,
+                    s.update(&t.name, id, &attrs, &rels).map(|_| id),
+                    &t.name,
+                    200,
+                ),
                 Err(e) => Reply::error(400, &e),
             }
         }
         ("DELETE", Target::One { table, id }) => match s.delete(&table_of(table).name, id) {
-            Ok(_) => Reply { status: 204, body: None },
+            Ok(_) => Reply {
+                status: 204,
+                body: None,
+            },
             Err(e) => store_error(e),
         },
-        ("POST", Target::Action) => Reply { status: 204, body: None },
+        ("POST", Target::Action) => Reply {
+            status: 204,
+            body: None,
+        },
         _ => Reply::error(405, "The method is not allowed for this resource"),
     }
 }
@@ -184,7 +234,10 @@ fn dispatch(s: &Shared, method: &Method, uri: &Uri, credential: &str, body: &[u8
 fn write_reply(s: &Shared, res: Result<u64, StoreError>, table: &str, status: u16) -> Reply {
     match res {
         Ok(id) => match s.document(&s.read(), table, id) {
-            Some(doc) => Reply { status, body: Some(doc) },
+            Some(doc) => Reply {
+                status,
+                body: Some(doc),
+            },
             None => Reply::error(404, NOT_FOUND),
         },
         Err(e) => store_error(e),
@@ -202,13 +255,24 @@ fn store_error(e: StoreError) -> Reply {
 type WriteBody = (Map<String, Value>, HashMap<String, Option<u64>>);
 
 fn parse_write(body: &[u8]) -> Result<WriteBody, String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("The request body is not valid JSON: {e}"))?;
-    let data = v.get("data").ok_or("The request body must have a data member")?;
-    let attrs = data.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("The request body is not valid JSON: {e}"))?;
+    let data = v
+        .get("data")
+        .ok_or("The request body must have a data member")?;
+    let attrs = data
+        .get("attributes")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let mut rels = HashMap::new();
     if let Some(r) = data.get("relationships").and_then(Value::as_object) {
         for (k, rv) in r {
-            let id = rv.pointer("/data/id").and_then(|i| i.as_str().and_then(|s| s.parse().ok()).or_else(|| i.as_u64()));
+            let id = rv.pointer("/data/id").and_then(|i| {
+                i.as_str()
+                    .and_then(|s| s.parse().ok())
+                    .or_else(|| i.as_u64())
+            });
             rels.insert(k.clone(), id);
         }
     }
@@ -216,7 +280,10 @@ fn parse_write(body: &[u8]) -> Result<WriteBody, String> {
 }
 
 async fn oauth_token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let is_json = headers.get(header::CONTENT_TYPE).and_then(|h| h.to_str().ok()).is_some_and(|c| c.contains("json"));
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|c| c.contains("json"));
     let params: HashMap<String, String> = if is_json {
         serde_json::from_slice::<Map<String, Value>>(&body)
             .unwrap_or_default()
@@ -234,10 +301,14 @@ async fn oauth_token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Byt
 }
 
 /// Auto-approving consent screen: redirects to `redirect_uri?code=...&state=...`.
-async fn oauth_authorize(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn oauth_authorize(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let client = q.get("client_id").map(String::as_str).unwrap_or("");
     let (Some(code), Some(redirect)) = (s.auth.issue_code(client), q.get("redirect_uri")) else {
-        let body = serde_json::to_vec(&error_doc(400, "Unknown client_id or missing redirect_uri")).unwrap_or_default();
+        let body = serde_json::to_vec(&error_doc(400, "Unknown client_id or missing redirect_uri"))
+            .unwrap_or_default();
         return json_response(400, JSON, body);
     };
     let mut url = match url::Url::parse(redirect) {

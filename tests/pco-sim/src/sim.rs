@@ -165,7 +165,13 @@ impl SimulatorBuilder {
     /// Generate the organisation, bind `127.0.0.1:port` and serve.
     pub async fn start(self) -> std::io::Result<RunningSim> {
         let schema = self.schema.unwrap_or_else(|| Arc::new(Schema::embedded()));
-        let org = generate(schema, &OrgSpec { people: self.people, seed: self.seed });
+        let org = generate(
+            schema,
+            &OrgSpec {
+                people: self.people,
+                seed: self.seed,
+            },
+        );
         let shared = Arc::new(Shared {
             org: RwLock::new(org),
             auth: Auth::new(self.auth),
@@ -175,22 +181,29 @@ impl SimulatorBuilder {
             counters: Counters::default(),
             webhook_cfg: self.webhooks,
             webhook_stats: Arc::default(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(std::io::Error::other)?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .map_err(std::io::Error::other)?,
             base: RwLock::new(String::new()),
             mutations: AtomicU64::new(0),
             churn_rng: Mutex::new(StdRng::seed_from_u64(self.seed.wrapping_add(0xC0FFEE))),
         });
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], self.port))).await?;
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], self.port))).await?;
         let addr = listener.local_addr()?;
         *shared.base.write().unwrap_or_else(|e| e.into_inner()) = format!("http://{addr}");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = crate::server::router(shared.clone());
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
         });
         let churn = (self.churn_per_sec > 0.0).then(|| {
             let s = shared.clone();
@@ -203,7 +216,13 @@ impl SimulatorBuilder {
                 }
             })
         });
-        Ok(RunningSim { shared, addr, shutdown: Some(tx), task, churn })
+        Ok(RunningSim {
+            shared,
+            addr,
+            shutdown: Some(tx),
+            task,
+            churn,
+        })
     }
 }
 
@@ -234,12 +253,24 @@ impl RunningSim {
         self.shared.stats()
     }
     /// Create a record (JSON attributes, to-one relations by id); fires webhooks.
-    pub fn create(&self, table: &str, attrs: Map<String, Value>, rels: HashMap<String, Option<u64>>) -> Result<u64, StoreError> {
+    pub fn create(
+        &self,
+        table: &str,
+        attrs: Map<String, Value>,
+        rels: HashMap<String, Option<u64>>,
+    ) -> Result<u64, StoreError> {
         self.shared.create(table, &attrs, &rels).map(|c| c.id)
     }
     /// Update a record; `updated_at` advances; fires webhooks.
-    pub fn update(&self, table: &str, id: u64, attrs: Map<String, Value>) -> Result<(), StoreError> {
-        self.shared.update(table, id, &attrs, &HashMap::new()).map(|_| ())
+    pub fn update(
+        &self,
+        table: &str,
+        id: u64,
+        attrs: Map<String, Value>,
+    ) -> Result<(), StoreError> {
+        self.shared
+            .update(table, id, &attrs, &HashMap::new())
+            .map(|_| ())
     }
     /// Delete a record and its dependents; fires webhooks.
     pub fn delete(&self, table: &str, id: u64) -> Result<(), StoreError> {
@@ -315,7 +346,12 @@ impl Shared {
         Some(json!({"data": r.resource(ti, rec, &[], &mut Included::default(), false)}))
     }
 
-    pub(crate) fn create(&self, table: &str, attrs: &Map<String, Value>, rels: &HashMap<String, Option<u64>>) -> Result<Change, StoreError> {
+    pub(crate) fn create(
+        &self,
+        table: &str,
+        attrs: &Map<String, Value>,
+        rels: &HashMap<String, Option<u64>>,
+    ) -> Result<Change, StoreError> {
         let mut org = self.write();
         let c = org.create(table, attrs, rels, now())?;
         let doc = self.document(&org, table, c.id);
@@ -324,7 +360,13 @@ impl Shared {
         Ok(c)
     }
 
-    pub(crate) fn update(&self, table: &str, id: u64, attrs: &Map<String, Value>, rels: &HashMap<String, Option<u64>>) -> Result<Change, StoreError> {
+    pub(crate) fn update(
+        &self,
+        table: &str,
+        id: u64,
+        attrs: &Map<String, Value>,
+        rels: &HashMap<String, Option<u64>>,
+    ) -> Result<Change, StoreError> {
         let mut org = self.write();
         let c = org.update(table, id, attrs, rels, now())?;
         let doc = self.document(&org, table, id);
@@ -336,7 +378,9 @@ impl Shared {
     /// Delete a record and, recursively, every record whose to-one relation points at it.
     pub(crate) fn delete(&self, table: &str, id: u64) -> Result<Vec<Change>, StoreError> {
         let mut org = self.write();
-        org.table(table).and_then(|t| t.get(id)).ok_or_else(|| StoreError::NotFound(table.into(), id))?;
+        org.table(table)
+            .and_then(|t| t.get(id))
+            .ok_or_else(|| StoreError::NotFound(table.into(), id))?;
         let mut stack = vec![(table.to_string(), id)];
         let mut order = Vec::new();
         while let Some((t, id)) = stack.pop() {
@@ -376,17 +420,43 @@ impl Shared {
         self.mutations.fetch_add(1, Ordering::Relaxed);
         let Some(doc) = doc else { return };
         let org = self.read();
-        let Some(t) = org.schema.table(&c.table) else { return };
-        let name = format!("{}.v2.events.{}.{}", t.module, snake(&t.wire_type), c.action);
-        let Some(subs) = org.table("WebhookSubscription") else { return };
+        let Some(t) = org.schema.table(&c.table) else {
+            return;
+        };
+        let name = format!(
+            "{}.v2.events.{}.{}",
+            t.module,
+            snake(&t.wire_type),
+            c.action
+        );
+        let Some(subs) = org.table("WebhookSubscription") else {
+            return;
+        };
         let s = &subs.schema;
         for rec in subs.records() {
-            let get = |n: &str| rec.get(s, n).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let get = |n: &str| {
+                rec.get(s, n)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
             let active = !matches!(rec.get(s, "active"), Some(crate::value::Val::Bool(false)));
             if active && get("name") == name {
-                let d = Delivery { url: get("url"), secret: get("authenticity_secret"), name: name.clone(), resource: doc.clone(), org_id: org.org_id };
+                let d = Delivery {
+                    url: get("url"),
+                    secret: get("authenticity_secret"),
+                    name: name.clone(),
+                    resource: doc.clone(),
+                    org_id: org.org_id,
+                };
                 let id = format!("{:032x}", rand::rng().random::<u128>());
-                spawn_delivery(self.http.clone(), self.webhook_cfg.clone(), self.webhook_stats.clone(), d, id);
+                spawn_delivery(
+                    self.http.clone(),
+                    self.webhook_cfg.clone(),
+                    self.webhook_stats.clone(),
+                    d,
+                    id,
+                );
             }
         }
     }
@@ -397,7 +467,11 @@ impl Shared {
         for _ in 0..n {
             let (kind, pick, word) = {
                 let mut rng = self.churn_rng.lock().unwrap_or_else(|e| e.into_inner());
-                (rng.random_range(0..10u32), rng.random::<u64>(), rng.random_range(0..1000u32))
+                (
+                    rng.random_range(0..10u32),
+                    rng.random::<u64>(),
+                    rng.random_range(0..1000u32),
+                )
             };
             let nth = |table: &str| {
                 let org = self.read();
@@ -408,12 +482,17 @@ impl Shared {
                 0..=5 => nth("Person").map(|id| {
                     let mut m = Map::new();
                     m.insert("nickname".into(), Value::from(format!("Nick{word}")));
-                    self.update("Person", id, &m, &HashMap::new()).map(|c| vec![c])
+                    self.update("Person", id, &m, &HashMap::new())
+                        .map(|c| vec![c])
                 }),
                 6 => nth("Email").map(|id| {
                     let mut m = Map::new();
-                    m.insert("address".into(), Value::from(format!("changed{word}.{id}@example.com")));
-                    self.update("Email", id, &m, &HashMap::new()).map(|c| vec![c])
+                    m.insert(
+                        "address".into(),
+                        Value::from(format!("changed{word}.{id}@example.com")),
+                    );
+                    self.update("Email", id, &m, &HashMap::new())
+                        .map(|c| vec![c])
                 }),
                 7 | 8 => {
                     let mut m = Map::new();
@@ -423,7 +502,10 @@ impl Shared {
                     m.insert("status".into(), Value::from("active"));
                     Some(self.create("Person", &m, &HashMap::new()).and_then(|c| {
                         let mut e = Map::new();
-                        e.insert("address".into(), Value::from(format!("new{word}.{}@example.com", c.id)));
+                        e.insert(
+                            "address".into(),
+                            Value::from(format!("new{word}.{}@example.com", c.id)),
+                        );
                         e.insert("primary".into(), Value::from(true));
                         e.insert("location".into(), Value::from("Home"));
                         let rels = HashMap::from([("person".to_string(), Some(c.id))]);

@@ -20,7 +20,10 @@ pub struct WebhookConfig {
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        WebhookConfig { max_attempts: 5, backoff: Duration::from_secs(1) }
+        WebhookConfig {
+            max_attempts: 5,
+            backoff: Duration::from_secs(1),
+        }
     }
 }
 
@@ -73,7 +76,13 @@ pub fn event_body(d: &Delivery, attempt: u32, id: &str) -> Vec<u8> {
 }
 
 /// Deliver in the background with retries.
-pub fn spawn_delivery(client: reqwest::Client, cfg: WebhookConfig, stats: Arc<WebhookStats>, d: Delivery, id: String) {
+pub fn spawn_delivery(
+    client: reqwest::Client,
+    cfg: WebhookConfig,
+    stats: Arc<WebhookStats>,
+    d: Delivery,
+    id: String,
+) {
     tokio::spawn(async move {
         let mut delay = cfg.backoff;
         for attempt in 1..=cfg.max_attempts.max(1) {

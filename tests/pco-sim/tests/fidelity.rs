@@ -34,15 +34,20 @@ fn body_of(b: &Y) -> Option<Value> {
     // `!!binary` bodies (base64, usually gzip) may arrive tagged or as plain strings.
     let text = ystr(b);
     let compact: String = text.split_whitespace().collect();
-    let binary = matches!(b, Y::Tagged(_)) || (!text.trim_start().starts_with('{') && !compact.is_empty());
+    let binary =
+        matches!(b, Y::Tagged(_)) || (!text.trim_start().starts_with('{') && !compact.is_empty());
     let raw: Vec<u8> = if binary {
-        base64::engine::general_purpose::STANDARD.decode(compact).expect("base64 body")
+        base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .expect("base64 body")
     } else {
         text.into_bytes()
     };
     let raw = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out).expect("gzip body");
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .expect("gzip body");
         out
     } else {
         raw
@@ -52,11 +57,18 @@ fn body_of(b: &Y) -> Option<Value> {
 
 fn load() -> Vec<Recorded> {
     let dir = shared_reference().join("pco-recorded");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("read cassettes").map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read cassettes")
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut out = Vec::new();
-    for f in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
-        let doc: Y = serde_norway::from_str(&std::fs::read_to_string(&f).unwrap()).expect("cassette YAML");
+    for f in files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+    {
+        let doc: Y =
+            serde_norway::from_str(&std::fs::read_to_string(&f).unwrap()).expect("cassette YAML");
         for it in doc["interactions"].as_sequence().expect("interactions") {
             let (rq, rs) = (&it["request"], &it["response"]);
             let mut headers = serde_json::Map::new();
@@ -75,7 +87,11 @@ fn load() -> Vec<Recorded> {
             });
         }
     }
-    assert!(out.len() > 40, "expected the pypco cassettes, found {} interactions", out.len());
+    assert!(
+        out.len() > 40,
+        "expected the pypco cassettes, found {} interactions",
+        out.len()
+    );
     out
 }
 
@@ -83,11 +99,15 @@ fn load() -> Vec<Recorded> {
 fn same_kind(a: &Value, b: &Value) -> bool {
     a.is_null()
         || b.is_null()
-        || std::mem::discriminant(a) == std::mem::discriminant(b) && (a.is_number() == b.is_number())
+        || std::mem::discriminant(a) == std::mem::discriminant(b)
+            && (a.is_number() == b.is_number())
 }
 
 fn strip_base(s: &str) -> String {
-    let i = s.find("/people/").or_else(|| s.find("/services/")).unwrap_or(0);
+    let i = s
+        .find("/people/")
+        .or_else(|| s.find("/services/"))
+        .unwrap_or(0);
     s[i..].to_string()
 }
 
@@ -95,7 +115,10 @@ fn check_resource(ctx: &str, rec: &Value, ours: &Value, errs: &mut Vec<String>) 
     let rk: Vec<String> = keys(rec);
     let ok: Vec<String> = keys(ours).into_iter().filter(|k| rk.contains(k)).collect();
     if rk != ok {
-        errs.push(format!("{ctx}: resource keys {rk:?} vs ours {:?}", keys(ours)));
+        errs.push(format!(
+            "{ctx}: resource keys {rk:?} vs ours {:?}",
+            keys(ours)
+        ));
     }
     if rec["id"].is_string() != ours["id"].is_string() {
         errs.push(format!("{ctx}: id must be a string"));
@@ -120,10 +143,15 @@ fn check_resource(ctx: &str, rec: &Value, ours: &Value, errs: &mut Vec<String>) 
             continue;
         };
         if keys(rel) != keys(o) || !same_kind(&rel["data"], &o["data"]) {
-            errs.push(format!("{ctx}: relationship {name}: recorded {rel} vs ours {o}"));
+            errs.push(format!(
+                "{ctx}: relationship {name}: recorded {rel} vs ours {o}"
+            ));
         }
     }
-    if !ours["links"]["self"].as_str().is_some_and(|s| s.starts_with("http")) {
+    if !ours["links"]["self"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("http"))
+    {
         errs.push(format!("{ctx}: links.self must be an absolute URL"));
     }
 }
@@ -137,7 +165,11 @@ async fn recorded_planning_center_exchanges_match_structurally() {
         let org = sim.org();
         let t = org.table("Person").unwrap();
         let p = &t.records()[0];
-        let fname = p.get(&t.schema, "first_name").and_then(|v| v.as_str()).unwrap().to_lowercase();
+        let fname = p
+            .get(&t.schema, "first_name")
+            .and_then(|v| v.as_str())
+            .unwrap()
+            .to_lowercase();
         (p.id, fname, org.records("List").next().unwrap().id)
     };
     let client = reqwest::Client::new();
@@ -146,9 +178,17 @@ async fn recorded_planning_center_exchanges_match_structurally() {
     for r in &recorded {
         let mut pq = strip_base(&r.uri);
         // Recorded ids and names are the recording organisation's; use ours.
-        pq = pq.replace("/people/45029164", &format!("/people/{person}")).replace("/lists/1097503", &format!("/lists/{list}"));
-        pq = pq.replace("%5Bfirst_name%5D=paul", &format!("%5Bfirst_name%5D={first_name}"));
-        pq = pq.replace("%5Bfirst_name%5D=Paul", &format!("%5Bfirst_name%5D={first_name}"));
+        pq = pq
+            .replace("/people/45029164", &format!("/people/{person}"))
+            .replace("/lists/1097503", &format!("/lists/{list}"));
+        pq = pq.replace(
+            "%5Bfirst_name%5D=paul",
+            &format!("%5Bfirst_name%5D={first_name}"),
+        );
+        pq = pq.replace(
+            "%5Bfirst_name%5D=Paul",
+            &format!("%5Bfirst_name%5D={first_name}"),
+        );
         let ctx = format!("{} {} {}", r.file, r.method, pq);
         if r.method != "GET" {
             // The Services module is not simulated: a write there must still get a PCO error document.
@@ -159,7 +199,10 @@ async fn recorded_planning_center_exchanges_match_structurally() {
                 .await
                 .unwrap();
             let v: Value = resp.json().await.unwrap();
-            assert!(v["errors"][0]["status"].is_string(), "{ctx}: error document expected, got {v}");
+            assert!(
+                v["errors"][0]["status"].is_string(),
+                "{ctx}: error document expected, got {v}"
+            );
             continue;
         }
         let (status, headers, ours) = common::get(&sim, &pq).await;
@@ -168,7 +211,12 @@ async fn recorded_planning_center_exchanges_match_structurally() {
             errs.push(format!("{ctx}: status {} vs ours {status}", r.status));
             continue;
         }
-        for h in ["X-PCO-API-Request-Rate-Count", "X-PCO-API-Request-Rate-Limit", "X-PCO-API-Request-Rate-Period", "Content-Type"] {
+        for h in [
+            "X-PCO-API-Request-Rate-Count",
+            "X-PCO-API-Request-Rate-Limit",
+            "X-PCO-API-Request-Rate-Period",
+            "Content-Type",
+        ] {
             let ov = headers.get(h).and_then(|v| v.to_str().ok());
             match (r.headers.get(h).and_then(Value::as_str), ov) {
                 (Some(_), None) => errs.push(format!("{ctx}: header {h} missing")),
@@ -188,45 +236,82 @@ async fn recorded_planning_center_exchanges_match_structurally() {
             continue;
         };
         if keys(rec) != keys(&ours) {
-            errs.push(format!("{ctx}: top-level keys {:?} vs ours {:?}", keys(rec), keys(&ours)));
+            errs.push(format!(
+                "{ctx}: top-level keys {:?} vs ours {:?}",
+                keys(rec),
+                keys(&ours)
+            ));
         }
         if let Some(e) = rec.get("errors") {
-            if keys(&e[0]) != keys(&ours["errors"][0]) || e[0]["detail"] != ours["errors"][0]["detail"] {
+            if keys(&e[0]) != keys(&ours["errors"][0])
+                || e[0]["detail"] != ours["errors"][0]["detail"]
+            {
                 errs.push(format!("{ctx}: error {e} vs ours {}", ours["errors"]));
             }
             continue;
         }
         for (name, link) in rec["links"].as_object().into_iter().flatten() {
             match ours["links"].get(name).and_then(Value::as_str) {
-                Some(o) if strip_base(o) == strip_base(link.as_str().unwrap_or("")).replace("paul", &first_name).replace("Paul", &first_name) => {}
-                Some(o) if name == "self" && pq.contains("first_name") && o.contains(&first_name) => {}
-                o => errs.push(format!("{ctx}: links.{name}: recorded {link} vs ours {o:?}")),
+                Some(o)
+                    if strip_base(o)
+                        == strip_base(link.as_str().unwrap_or(""))
+                            .replace("paul", &first_name)
+                            .replace("Paul", &first_name) => {}
+                Some(o)
+                    if name == "self" && pq.contains("first_name") && o.contains(&first_name) => {}
+                o => errs.push(format!(
+                    "{ctx}: links.{name}: recorded {link} vs ours {o:?}"
+                )),
             }
         }
         let rm = keys(&rec["meta"]);
-        let om: Vec<String> = keys(&ours["meta"]).into_iter().filter(|k| rm.contains(k)).collect();
-        let rm_common: Vec<String> = rm.iter().filter(|k| ours["meta"].get(*k).is_some() || !["next", "prev"].contains(&k.as_str())).cloned().collect();
+        let om: Vec<String> = keys(&ours["meta"])
+            .into_iter()
+            .filter(|k| rm.contains(k))
+            .collect();
+        let rm_common: Vec<String> = rm
+            .iter()
+            .filter(|k| ours["meta"].get(*k).is_some() || !["next", "prev"].contains(&k.as_str()))
+            .cloned()
+            .collect();
         if rm_common != om {
-            errs.push(format!("{ctx}: meta keys {rm:?} vs ours {:?}", keys(&ours["meta"])));
+            errs.push(format!(
+                "{ctx}: meta keys {rm:?} vs ours {:?}",
+                keys(&ours["meta"])
+            ));
         }
-        if let Some(p) = rec["meta"].get("parent") {
-            if keys(p) != keys(&ours["meta"]["parent"]) || p["type"] != ours["meta"]["parent"]["type"] {
-                errs.push(format!("{ctx}: meta.parent {p} vs ours {}", ours["meta"]["parent"]));
-            }
+        if let Some(p) = rec["meta"].get("parent")
+            && (keys(p) != keys(&ours["meta"]["parent"])
+                || p["type"] != ours["meta"]["parent"]["type"])
+        {
+            errs.push(format!(
+                "{ctx}: meta.parent {p} vs ours {}",
+                ours["meta"]["parent"]
+            ));
         }
         let (rd, od) = (&rec["data"], &ours["data"]);
         if rd.is_array() != od.is_array() {
             errs.push(format!("{ctx}: data shape differs"));
             continue;
         }
-        let first = |d: &Value| if d.is_array() { d[0].clone() } else { d.clone() };
+        let first = |d: &Value| {
+            if d.is_array() {
+                d[0].clone()
+            } else {
+                d.clone()
+            }
+        };
         if !first(rd).is_null() && !first(od).is_null() {
             check_resource(&ctx, &first(rd), &first(od), &mut errs);
         }
         for ri in rec["included"].as_array().into_iter().flatten() {
-            let oi = ours["included"].as_array().and_then(|a| a.iter().find(|o| o["type"] == ri["type"]));
+            let oi = ours["included"]
+                .as_array()
+                .and_then(|a| a.iter().find(|o| o["type"] == ri["type"]));
             match oi {
-                Some(oi) => check_resource(&format!("{ctx} included {}", ri["type"]), ri, oi, &mut errs),
+                Some(oi) => {
+                    check_resource(&format!("{ctx} included {}", ri["type"]), ri, oi, &mut errs)
+                }
                 None if od.as_array().is_some_and(|a| a.is_empty()) => {}
                 None => errs.push(format!("{ctx}: no included {}", ri["type"])),
             }
@@ -234,6 +319,11 @@ async fn recorded_planning_center_exchanges_match_structurally() {
     }
     errs.dedup();
     assert!(compared >= 40, "compared only {compared} GETs");
-    assert!(errs.is_empty(), "{} fidelity differences:\n{}", errs.len(), errs.join("\n"));
+    assert!(
+        errs.is_empty(),
+        "{} fidelity differences:\n{}",
+        errs.len(),
+        errs.join("\n")
+    );
     sim.shutdown().await;
 }

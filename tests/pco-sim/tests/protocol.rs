@@ -10,16 +10,29 @@ use std::collections::HashSet;
 #[tokio::test]
 async fn paging_by_next_links_returns_every_person_exactly_once() {
     let sim = start(230).await;
-    let truth: Vec<String> = sim.org().records("Person").map(|r| r.id.to_string()).collect();
+    let truth: Vec<String> = sim
+        .org()
+        .records("Person")
+        .map(|r| r.id.to_string())
+        .collect();
     let mut seen = Vec::new();
     let mut url = "/people/v2/people?per_page=100".to_string();
     loop {
         let (status, headers, doc) = get(&sim, &url).await;
         assert_eq!(status, 200);
-        assert_eq!(headers["content-type"], "application/vnd.api+json; charset=utf-8");
+        assert_eq!(
+            headers["content-type"],
+            "application/vnd.api+json; charset=utf-8"
+        );
         assert_eq!(doc["meta"]["total_count"], truth.len());
         assert_eq!(doc["meta"]["count"], doc["data"].as_array().unwrap().len());
-        seen.extend(doc["data"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()));
+        seen.extend(
+            doc["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_str().unwrap().to_string()),
+        );
         match doc["links"]["next"].as_str() {
             Some(next) => url = next.strip_prefix(&sim.base_url()).unwrap().to_string(),
             None => break,
@@ -30,7 +43,11 @@ async fn paging_by_next_links_returns_every_person_exactly_once() {
     assert_eq!(last["meta"]["prev"]["offset"], 100);
     assert!(last["meta"].get("next").is_none());
     let (_, _, big) = get(&sim, "/people/v2/people?per_page=500").await;
-    assert_eq!(big["data"].as_array().unwrap().len(), 100, "per_page is capped at 100");
+    assert_eq!(
+        big["data"].as_array().unwrap().len(),
+        100,
+        "per_page is capped at 100"
+    );
     sim.shutdown().await;
 }
 
@@ -42,15 +59,35 @@ async fn order_is_stable_and_where_filters_timestamps() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["attributes"]["last_name"].as_str().unwrap().to_lowercase(), d["id"].as_str().unwrap().parse().unwrap()))
+        .map(|d| {
+            (
+                d["attributes"]["last_name"]
+                    .as_str()
+                    .unwrap()
+                    .to_lowercase(),
+                d["id"].as_str().unwrap().parse().unwrap(),
+            )
+        })
         .collect();
     for w in rows.windows(2) {
-        assert!(w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1), "order broken at {w:?}");
+        assert!(
+            w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1),
+            "order broken at {w:?}"
+        );
     }
     let (_, _, all) = get(&sim, "/people/v2/people?per_page=100&order=updated_at").await;
-    let ts: Vec<String> = all["data"].as_array().unwrap().iter().map(|d| d["attributes"]["updated_at"].as_str().unwrap().to_string()).collect();
+    let ts: Vec<String> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["attributes"]["updated_at"].as_str().unwrap().to_string())
+        .collect();
     let pivot = &ts[ts.len() / 2];
-    let (_, _, after) = get(&sim, &format!("/people/v2/people?per_page=100&where[updated_at][gt]={pivot}")).await;
+    let (_, _, after) = get(
+        &sim,
+        &format!("/people/v2/people?per_page=100&where[updated_at][gt]={pivot}"),
+    )
+    .await;
     let expected = sim
         .org()
         .records("Person")
@@ -60,10 +97,22 @@ async fn order_is_stable_and_where_filters_timestamps() {
         })
         .count();
     assert_eq!(after["meta"]["total_count"], expected);
-    assert!(after["data"].as_array().unwrap().iter().all(|d| d["attributes"]["updated_at"].as_str().unwrap() > pivot.as_str()));
-    let name = doc["data"][0]["attributes"]["first_name"].as_str().unwrap().to_uppercase();
+    assert!(
+        after["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["attributes"]["updated_at"].as_str().unwrap() > pivot.as_str())
+    );
+    let name = doc["data"][0]["attributes"]["first_name"]
+        .as_str()
+        .unwrap()
+        .to_uppercase();
     let (_, _, eq) = get(&sim, &format!("/people/v2/people?where[first_name]={name}")).await;
-    assert!(eq["meta"]["total_count"].as_u64().unwrap() >= 1, "where is case-insensitive");
+    assert!(
+        eq["meta"]["total_count"].as_u64().unwrap() >= 1,
+        "where is case-insensitive"
+    );
     sim.shutdown().await;
 }
 
@@ -72,20 +121,46 @@ async fn includes_are_complete_and_deduplicated() {
     let sim = start(150).await;
     let (_, _, doc) = get(&sim, "/people/v2/people?per_page=100&include=addresses,emails,phone_numbers,households,primary_campus").await;
     let included = doc["included"].as_array().unwrap();
-    let keys: Vec<(String, String)> = included.iter().map(|i| (i["type"].as_str().unwrap().into(), i["id"].as_str().unwrap().into())).collect();
+    let keys: Vec<(String, String)> = included
+        .iter()
+        .map(|i| {
+            (
+                i["type"].as_str().unwrap().into(),
+                i["id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
     let unique: HashSet<_> = keys.iter().cloned().collect();
     assert_eq!(unique.len(), keys.len(), "included has duplicates");
     for p in doc["data"].as_array().unwrap() {
         for rel in ["addresses", "emails", "phone_numbers", "households"] {
             for r in p["relationships"][rel]["data"].as_array().unwrap() {
-                assert!(unique.contains(&(r["type"].as_str().unwrap().into(), r["id"].as_str().unwrap().into())), "{rel} {r} not included");
+                assert!(
+                    unique.contains(&(
+                        r["type"].as_str().unwrap().into(),
+                        r["id"].as_str().unwrap().into()
+                    )),
+                    "{rel} {r} not included"
+                );
             }
         }
-        assert_eq!(p["relationships"]["primary_campus"]["data"]["type"], "Campus");
+        assert_eq!(
+            p["relationships"]["primary_campus"]["data"]["type"],
+            "Campus"
+        );
     }
     let emails = included.iter().filter(|i| i["type"] == "Email").count();
-    let people: HashSet<u64> = doc["data"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().parse().unwrap()).collect();
-    let truth = sim.org().records("Email").filter(|e| people.contains(&e.links[0].unwrap())).count();
+    let people: HashSet<u64> = doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let truth = sim
+        .org()
+        .records("Email")
+        .filter(|e| people.contains(&e.links[0].unwrap()))
+        .count();
     assert_eq!(emails, truth);
     let (status, _, bad) = get(&sim, "/people/v2/people?include=bogus").await;
     assert_eq!(status, 400);
@@ -100,26 +175,57 @@ async fn nested_and_single_resources() {
         let org = sim.org();
         let e = org.records("Email").next().unwrap();
         let pid = e.links[0].unwrap();
-        let ids: Vec<String> = org.records("Email").filter(|x| x.links[0] == Some(pid)).map(|x| x.id.to_string()).collect();
+        let ids: Vec<String> = org
+            .records("Email")
+            .filter(|x| x.links[0] == Some(pid))
+            .map(|x| x.id.to_string())
+            .collect();
         (pid, ids)
     };
     let (status, _, doc) = get(&sim, &format!("/people/v2/people/{pid}/emails")).await;
     assert_eq!(status, 200);
-    let got: Vec<String> = doc["data"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()).collect();
+    let got: Vec<String> = doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(got, email_ids);
-    assert_eq!(doc["meta"]["parent"], serde_json::json!({"id": pid.to_string(), "type": "Person"}));
-    assert_eq!(doc["data"][0]["relationships"]["person"]["data"]["id"], pid.to_string());
+    assert_eq!(
+        doc["meta"]["parent"],
+        serde_json::json!({"id": pid.to_string(), "type": "Person"})
+    );
+    assert_eq!(
+        doc["data"][0]["relationships"]["person"]["data"]["id"],
+        pid.to_string()
+    );
     let (status, _, one) = get(&sim, &format!("/people/v2/people/{pid}")).await;
     assert_eq!(status, 200);
     assert_eq!(common::keys(&one), ["data", "included", "meta"]);
-    assert_eq!(one["data"]["links"]["self"], format!("{}/people/v2/people/{pid}", sim.base_url()));
+    assert_eq!(
+        one["data"]["links"]["self"],
+        format!("{}/people/v2/people/{pid}", sim.base_url())
+    );
     let (status, _, hh) = get(&sim, "/people/v2/households?include=people").await;
     assert_eq!(status, 200);
     let h = &hh["data"][0];
     let hid = h["id"].as_str().unwrap();
     let (_, _, members) = get(&sim, &format!("/people/v2/households/{hid}/people")).await;
-    assert_eq!(members["data"].as_array().unwrap().len(), h["relationships"]["people"]["data"].as_array().unwrap().len());
-    for path in ["/groups/v2/groups", "/groups/v2/group_types", "/calendar/v2/events", "/calendar/v2/event_instances", "/people/v2/campuses", "/people/v2"] {
+    assert_eq!(
+        members["data"].as_array().unwrap().len(),
+        h["relationships"]["people"]["data"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+    for path in [
+        "/groups/v2/groups",
+        "/groups/v2/group_types",
+        "/calendar/v2/events",
+        "/calendar/v2/event_instances",
+        "/people/v2/campuses",
+        "/people/v2",
+    ] {
         let (status, _, d) = get(&sim, path).await;
         assert_eq!(status, 200, "{path}: {d}");
     }
@@ -141,14 +247,24 @@ async fn errors_are_planning_center_documents() {
         assert_eq!(s, status, "{path}");
         let e = &doc["errors"][0];
         assert_eq!(e["status"], status.to_string(), "{path}");
-        assert!(e["title"].is_string() && e["detail"].is_string(), "{path}: {doc}");
+        assert!(
+            e["title"].is_string() && e["detail"].is_string(),
+            "{path}: {doc}"
+        );
         assert!(headers.contains_key("x-pco-api-request-rate-count"));
     }
-    let r = reqwest::get(format!("{}/people/v2/people", sim.base_url())).await.unwrap();
+    let r = reqwest::get(format!("{}/people/v2/people", sim.base_url()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let doc: Value = r.json().await.unwrap();
     assert_eq!(doc["errors"][0]["status"], "401");
-    let r = reqwest::Client::new().get(format!("{}/people/v2/people", sim.base_url())).basic_auth("sim-app-id", Some("wrong")).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .get(format!("{}/people/v2/people", sim.base_url()))
+        .basic_auth("sim-app-id", Some("wrong"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(sim.stats().unauthorized, 2);
     sim.shutdown().await;
@@ -156,23 +272,40 @@ async fn errors_are_planning_center_documents() {
 
 #[tokio::test]
 async fn generation_is_deterministic_and_realistic() {
-    let a = pco_sim::Simulator::builder().people(300).seed(11).start().await.unwrap();
-    let b = pco_sim::Simulator::builder().people(300).seed(11).start().await.unwrap();
+    let a = pco_sim::Simulator::builder()
+        .people(300)
+        .seed(11)
+        .start()
+        .await
+        .unwrap();
+    let b = pco_sim::Simulator::builder()
+        .people(300)
+        .seed(11)
+        .start()
+        .await
+        .unwrap();
     let (_, _, da) = get(&a, "/people/v2/people?per_page=50&include=emails").await;
     let (_, _, db) = get(&b, "/people/v2/people?per_page=50&include=emails").await;
     let strip = |v: &Value, base: &str| v["data"].to_string().replace(base, "");
     assert_eq!(strip(&da, &a.base_url()), strip(&db, &b.base_url()));
-    let org = a.org();
-    assert_eq!(org.count("Person"), 300);
-    let campuses = org.count("Campus");
-    assert!((1..=10).contains(&campuses));
-    let hh = org.table("Household").unwrap();
-    for h in hh.records() {
-        let n = org.related(org.schema.index("Household").unwrap(), h, "people").len();
-        assert!((1..=6).contains(&n), "household of {n}");
+    {
+        let org = a.org();
+        assert_eq!(org.count("Person"), 300);
+        let campuses = org.count("Campus");
+        assert!((1..=10).contains(&campuses));
+        let hh = org.table("Household").unwrap();
+        for h in hh.records() {
+            let n = org
+                .related(org.schema.index("Household").unwrap(), h, "people")
+                .len();
+            assert!((1..=6).contains(&n), "household of {n}");
+        }
+        assert!(
+            org.count("Email") >= 200
+                && org.count("GroupMembership") > 0
+                && org.count("EventInstance") > 0
+        );
     }
-    assert!(org.count("Email") >= 200 && org.count("GroupMembership") > 0 && org.count("EventInstance") > 0);
-    drop(org);
     a.shutdown().await;
     b.shutdown().await;
 }

@@ -10,20 +10,33 @@ use std::time::{Duration, Instant};
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let people = *args.first().unwrap_or(&20_000) as usize;
     let secs = *args.get(1).unwrap_or(&5);
     let conc = *args.get(2).unwrap_or(&4);
     let t0 = Instant::now();
-    let sim = Simulator::builder().people(people).seed(1).no_rate_limit().start().await.expect("start");
-    println!("generated {people} people in {:.2}s", t0.elapsed().as_secs_f64());
+    let sim = Simulator::builder()
+        .people(people)
+        .seed(1)
+        .no_rate_limit()
+        .start()
+        .await
+        .expect("start");
+    println!(
+        "generated {people} people in {:.2}s",
+        t0.elapsed().as_secs_f64()
+    );
     let client = reqwest::Client::new();
     let pages = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for w in 0..conc {
-        let (client, pages, bytes, base) = (client.clone(), pages.clone(), bytes.clone(), sim.base_url());
+        let (client, pages, bytes, base) =
+            (client.clone(), pages.clone(), bytes.clone(), sim.base_url());
         tasks.push(tokio::spawn(async move {
             let mut offset = (w as usize * 100) % people.max(1);
             while Instant::now() < deadline {

@@ -16,7 +16,10 @@ pub fn builder(people: usize) -> SimulatorBuilder {
 }
 
 /// GET with the default Personal Access Token; returns status, headers and JSON body.
-pub async fn get(sim: &RunningSim, path_and_query: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+pub async fn get(
+    sim: &RunningSim,
+    path_and_query: &str,
+) -> (u16, reqwest::header::HeaderMap, Value) {
     let r = reqwest::Client::new()
         .get(format!("{}{path_and_query}", sim.base_url()))
         .basic_auth(DEFAULT_APP_ID, Some(DEFAULT_SECRET))
@@ -26,7 +29,11 @@ pub async fn get(sim: &RunningSim, path_and_query: &str) -> (u16, reqwest::heade
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let body = r.bytes().await.expect("body");
-    let v = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).expect("JSON body") };
+    let v = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).expect("JSON body")
+    };
     (status, headers, v)
 }
 
@@ -38,7 +45,11 @@ pub fn shared_reference() -> PathBuf {
         if std::fs::read_to_string(&toml).is_ok_and(|t| t.contains("[workspace]")) {
             break;
         }
-        assert!(dir.pop(), "no workspace root above {}", env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            dir.pop(),
+            "no workspace root above {}",
+            env!("CARGO_MANIFEST_DIR")
+        );
     }
     let r = dir.join("../shared/reference");
     assert!(
@@ -51,5 +62,7 @@ pub fn shared_reference() -> PathBuf {
 
 /// Top-level keys of a JSON object, in order.
 pub fn keys(v: &Value) -> Vec<String> {
-    v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    v.as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
 }
