@@ -1,52 +1,37 @@
 //! The HTTP client generated endpoint builders call.
+//!
+//! - [`request`]: one logical GET: auth, rate limiting, retries, error mapping, tracing.
+//! - [`paging`]: offset-paged list streams with optional in-order prefetch.
+
+mod paging;
+mod request;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use futures::stream::{self, BoxStream, StreamExt};
-use secrecy::{ExposeSecret, SecretString};
+use futures::stream::BoxStream;
 use serde::de::DeserializeOwned;
 
+pub use crate::auth::Auth;
 use crate::entity::Entity;
-use crate::error::{Error, ErrorDocument};
+use crate::error::Error;
 use crate::jsonapi::{Document, RawResource, Resource};
 use crate::query::Query;
-
-/// How requests authenticate.
-#[derive(Clone)]
-pub enum Auth {
-    /// No credentials (tests only).
-    None,
-    /// A Personal Access Token: HTTP Basic `app_id:secret`.
-    Basic {
-        /// The application id.
-        app_id: String,
-        /// The secret.
-        secret: SecretString,
-    },
-    /// An OAuth 2 access token.
-    Bearer(SecretString),
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Auth::None => f.write_str("Auth::None"),
-            Auth::Basic { app_id, .. } => write!(
-                f,
-                "Auth::Basic {{ app_id: {app_id:?}, secret: [REDACTED] }}"
-            ),
-            Auth::Bearer(_) => f.write_str("Auth::Bearer([REDACTED])"),
-        }
-    }
-}
+use crate::ratelimit::{RateLimiter, WindowLimiter};
+use crate::retry::RetryPolicy;
 
 struct Inner {
     http: reqwest::Client,
     base_url: String,
     auth: Auth,
+    limiter: Arc<dyn RateLimiter>,
+    retry: RetryPolicy,
+    timeout: Duration,
+    prefetch: usize,
 }
 
-/// A cheaply clonable client for one API and one credential.
+/// A cheaply clonable client for one API and one credential; clones share the rate limiter
+/// and the token refresh lock.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -57,6 +42,10 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url)
             .field("auth", &self.inner.auth)
+            .field("limiter", &self.inner.limiter)
+            .field("retry", &self.inner.retry)
+            .field("timeout", &self.inner.timeout)
+            .field("prefetch", &self.inner.prefetch)
             .finish()
     }
 }
@@ -81,32 +70,114 @@ pub struct RawPage {
     pub document: Document<Vec<RawResource>>,
 }
 
-impl Client {
-    /// A client for `base_url` (e.g. `https://api.planningcenteronline.com`).
-    pub fn new(base_url: &str, auth: Auth) -> Result<Self, Error> {
-        let parsed = url::Url::parse(base_url).map_err(|e| Error::Url {
-            url: base_url.to_owned(),
-            reason: e.to_string(),
-        })?;
+/// Options of a [`Client`]; start with [`Client::builder`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    base_url: String,
+    auth: Auth,
+    limiter: Option<Arc<dyn RateLimiter>>,
+    retry: RetryPolicy,
+    timeout: Duration,
+    connect_timeout: Duration,
+    prefetch: usize,
+}
+
+impl ClientBuilder {
+    /// Shares `limiter` (e.g. between clients of one credential, or a distributed one).
+    /// Default: a fresh [`WindowLimiter`] at 100 requests / 20 s, adapted from headers.
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Retry policy (attempts, backoff). Default: [`RetryPolicy::default`].
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sends allowed per request for retryable failures (shortcut into [`RetryPolicy`]).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.retry.max_attempts = n.max(1);
+        self
+    }
+
+    /// Whole-request timeout, body included. Default 30 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Connect timeout. Default 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Pages fetched concurrently once `total_count` is known (1 = sequential, the default).
+    /// Pages are still yielded in order.
+    pub fn prefetch(mut self, pages: usize) -> Self {
+        self.prefetch = pages.max(1);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = self.base_url;
+        let bad = |reason: String| Error::Url {
+            url: base_url.clone(),
+            reason,
+        };
+        let parsed = url::Url::parse(&base_url).map_err(|e| bad(e.to_string()))?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("tributary/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(self.connect_timeout)
             .build()
-            .map_err(|e| Error::Url {
-                url: base_url.to_owned(),
-                reason: e.to_string(),
-            })?;
-        Ok(Self {
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base_url: parsed.as_str().trim_end_matches('/').to_owned(),
-                auth,
+                auth: self.auth,
+                limiter: self
+                    .limiter
+                    .unwrap_or_else(|| Arc::new(WindowLimiter::new())),
+                retry: self.retry,
+                timeout: self.timeout,
+                prefetch: self.prefetch,
             }),
         })
+    }
+}
+
+impl Client {
+    /// A client for `base_url` (e.g. `https://api.planningcenteronline.com`) with default
+    /// options.
+    pub fn new(base_url: &str, auth: Auth) -> Result<Self, Error> {
+        Self::builder(base_url, auth).build()
+    }
+
+    /// A builder for a client with non-default options.
+    pub fn builder(base_url: &str, auth: Auth) -> ClientBuilder {
+        ClientBuilder {
+            base_url: base_url.to_owned(),
+            auth,
+            limiter: None,
+            retry: RetryPolicy::default(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            prefetch: 1,
+        }
     }
 
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// The rate limiter this client paces with.
+    pub fn rate_limiter(&self) -> &Arc<dyn RateLimiter> {
+        &self.inner.limiter
     }
 
     fn url(&self, path: &str, query: &Query) -> String {
@@ -120,39 +191,7 @@ impl Client {
 
     /// GETs `path` with `query` and decodes the JSON body as `T`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &Query) -> Result<T, Error> {
-        let url = self.url(path, query);
-        let offset = query
-            .get("offset")
-            .and_then(|o| o.parse().ok())
-            .unwrap_or(0);
-        let mut req = self.inner.http.get(&url);
-        req = match &self.inner.auth {
-            Auth::None => req,
-            Auth::Basic { app_id, secret } => req.basic_auth(app_id, Some(secret.expose_secret())),
-            Auth::Bearer(token) => req.bearer_auth(token.expose_secret()),
-        };
-        let transport = |source| Error::Transport {
-            url: url.clone(),
-            attempt: 1,
-            source,
-        };
-        let response = req.send().await.map_err(transport)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(transport)?;
-        if !status.is_success() {
-            let doc: ErrorDocument = serde_json::from_slice(&body).unwrap_or_default();
-            return Err(Error::Api {
-                url,
-                status: status.as_u16(),
-                attempt: 1,
-                errors: doc.errors,
-            });
-        }
-        serde_json::from_slice(&body).map_err(|source| Error::Decode {
-            url,
-            offset,
-            source,
-        })
+        self.fetch(path, query, false).await
     }
 
     /// Streams every page of a list endpoint as typed resources, following `meta.next.offset`.
@@ -178,34 +217,5 @@ impl Client {
             offset,
             document,
         })
-    }
-
-    fn paged<T, P>(
-        &self,
-        path: String,
-        query: Query,
-        make: fn(u64, String, Document<Vec<T>>) -> P,
-    ) -> BoxStream<'static, Result<P, Error>>
-    where
-        T: DeserializeOwned + Send + 'static,
-        P: Send + 'static,
-    {
-        let client = self.clone();
-        let start = query
-            .get("offset")
-            .and_then(|o| o.parse().ok())
-            .unwrap_or(0u64);
-        stream::try_unfold(Some(start), move |next| {
-            let (client, path, mut query) = (client.clone(), path.clone(), query.clone());
-            async move {
-                let Some(offset) = next else { return Ok(None) };
-                query.set("offset", offset.to_string());
-                let document: Document<Vec<T>> = client.get(&path, &query).await?;
-                let next = document.meta.next.map(|n| n.offset);
-                let url = client.url(&path, &query);
-                Ok(Some((make(offset, url, document), next)))
-            }
-        })
-        .boxed()
     }
 }
