@@ -291,7 +291,7 @@ impl OAuth {
             .is_some_and(|r| r.expose_secret() == current.refresh_token.expose_secret())
         {
             return Err(
-                self.auth_err("refresh token was rejected before; the organisation must reconnect")
+                self.auth_err("refresh token was rejected before (invalid_grant); the organisation must reconnect")
             );
         }
         let fresh = self.call_token_endpoint(ctx, &current, state).await?;

@@ -146,10 +146,13 @@ impl Step<'_> {
         let status = response.status();
         span.record("status", status.as_u16());
         let headers = response.headers().clone();
-        inner
-            .limiter
-            .observe(RateObservation::from_headers(&headers))
-            .await;
+        let mut observed = RateObservation::from_headers(&headers);
+        if status.as_u16() == 429 {
+            // The over-limit count only lasts until Retry-After, which the pause covers;
+            // booking it for a whole period would stall us long after the server resets.
+            observed.count = None;
+        }
+        inner.limiter.observe(observed).await;
         let body = response.bytes().await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         let body = match body {
