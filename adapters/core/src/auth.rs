@@ -13,6 +13,7 @@ use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 use crate::error::Error;
 use crate::retry::RetryPolicy;
@@ -330,11 +331,9 @@ impl OAuth {
             attempt += 1;
             let sent_at = Utc::now();
             let span = tracing::debug_span!("oauth.refresh", org = %self.inner.org, attempt, status = tracing::field::Empty);
-            let result = {
-                let _e = span.enter();
-                ctx.http.post(&url).timeout(ctx.timeout).form(&form).send()
-            }
-            .await;
+            let result = (ctx.http.post(&url).timeout(ctx.timeout).form(&form).send())
+                .instrument(span.clone())
+                .await;
             let retry = |why: String| {
                 if attempt < ctx.retry.max_attempts {
                     tracing::warn!(parent: &span, reason = %why, "token refresh failed; retrying");
