@@ -1,3 +1,7 @@
-//! The `tributary` command line (work in progress).
+//! The `tributary` command line.
 
-fn main() {}
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -138,10 +138,16 @@ impl Spec {
                 }
             }
             if !prefixes.insert(e.prefix.clone()) {
-                problems.push(format!("entities.{name}: prefix `{}` is used twice", e.prefix));
+                problems.push(format!(
+                    "entities.{name}: prefix `{}` is used twice",
+                    e.prefix
+                ));
             }
             if !tables.insert(e.table.clone()) {
-                problems.push(format!("entities.{name}: table `{}` is used twice", e.table));
+                problems.push(format!(
+                    "entities.{name}: table `{}` is used twice",
+                    e.table
+                ));
             }
             for field in e.fields.keys() {
                 if !is_ident(field) {

@@ -1,0 +1,195 @@
+//! The database: SQLite (a file, the default) or PostgreSQL, through one `sqlx::Any` pool.
+//!
+//! Queries are written once with `$n` placeholders (SQLite reads them as numbered parameters);
+//! where the dialects differ, [`Dialect`] says how. Every query is scoped by `org_id`.
+
+mod dump;
+mod page;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+pub use page::{Checkpoint, PageCounts, PageWrite, PreparedRecord, Quarantined};
+
+use crate::canonical::{self, ColumnType};
+use crate::error::StoreError;
+
+/// A value bound to a query parameter. NULLs carry their type because PostgreSQL checks it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    /// A NULL of the given column type.
+    Null(ColumnType),
+    /// Text (also dates, instants and JSON, cast where the dialect needs it).
+    Text(String),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Dialect {
+    /// The placeholder for parameter `n` holding a value of `ty`.
+    pub fn param(self, n: usize, ty: ColumnType) -> String {
+        match (self, ty) {
+            (Dialect::Postgres, ColumnType::Date) => format!("CAST(${n} AS DATE)"),
+            (Dialect::Postgres, ColumnType::Timestamp) => format!("CAST(${n} AS TIMESTAMPTZ)"),
+            (Dialect::Postgres, ColumnType::Json) => format!("CAST(${n} AS JSONB)"),
+            _ => format!("${n}"),
+        }
+    }
+
+    /// `FOR UPDATE` where row locks exist (PostgreSQL); SQLite's write transaction already
+    /// excludes every other writer.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        }
+    }
+}
+
+/// A connection pool to the canonical database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+/// Milliseconds since the Unix epoch: the engine's clock for leases and bookkeeping.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Binds `values` in order.
+pub(crate) fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    values: impl IntoIterator<Item = Bind>,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    for v in values {
+        q = match v {
+            Bind::Null(ColumnType::Integer) => q.bind(None::<i64>),
+            Bind::Null(ColumnType::Decimal) => q.bind(None::<f64>),
+            Bind::Null(ColumnType::Boolean) => q.bind(None::<bool>),
+            Bind::Null(_) => q.bind(None::<String>),
+            Bind::Text(s) => q.bind(s),
+            Bind::Int(i) => q.bind(i),
+            Bind::Float(f) => q.bind(f),
+            Bind::Bool(b) => q.bind(b),
+        };
+    }
+    q
+}
+
+/// A dynamic SQL string (built from the generated model, never from remote data).
+pub(crate) fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(s)
+}
+
+impl Store {
+    /// Connects to `url` and applies migrations.
+    ///
+    /// `url` is `postgres://…`, `sqlite://path` or a plain file path (SQLite). SQLite runs in
+    /// WAL mode with `synchronous=NORMAL`: a page's records and its checkpoint commit in one
+    /// transaction, so a process crash never loses a committed page, and an OS crash can at
+    /// worst roll back the last few pages together with their checkpoints, which the next run
+    /// fetches again; `FULL` would add an fsync per page for no consistency gain.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (dialect, url) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Dialect::Postgres, url.to_owned())
+        } else if url.contains("://") && !url.starts_with("sqlite://") {
+            return Err(StoreError::Url(url.to_owned()));
+        } else {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let sep = if path.contains('?') { '&' } else { '?' };
+            (Dialect::Sqlite, format!("sqlite://{path}{sep}mode=rwc"))
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match dialect {
+            Dialect::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            // Writers queue on SQLite's single write lock instead of failing.
+                            conn.execute("PRAGMA busy_timeout = 30000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Dialect::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        let store = Store { pool, dialect };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let text = match self.dialect {
+            Dialect::Sqlite => canonical::SQLITE_MIGRATION,
+            Dialect::Postgres => canonical::POSTGRES_MIGRATION,
+        };
+        let migration = Migration::new(
+            1,
+            "canonical model".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(text),
+            false,
+        );
+        Migrator::with_migrations(vec![migration])
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The dialect of this store.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The pool, for queries the library does not wrap.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`) so that a read-then-write never fails on lock upgrade.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,439 @@
+//! The page transaction: one page's records, external links, edges, quarantine entries and the
+//! entity run's checkpoint and counts commit together, or not at all, and only while the
+//! worker's fencing epoch is current.
+
+use std::collections::HashMap;
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{Bind, Store, bind_all, now_ms, sql};
+use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
+use crate::error::StoreError;
+use crate::lease::Fence;
+
+/// SQLite allows 32 766 parameters per statement, PostgreSQL 65 535; stay well below both.
+const MAX_PARAMS: usize = 30_000;
+
+/// One record ready to store: every column value of its canonical table, in table order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedRecord {
+    /// The remote id.
+    pub external_id: String,
+    /// The canonical id (deterministic: see [`crate::workflow::canonical_id`]).
+    pub canonical_id: String,
+    /// The canonical table.
+    pub table: &'static TableDef,
+    /// Values of [`COMMON_COLUMNS`] followed by the table's fields.
+    pub values: Vec<Bind>,
+    /// `(relationship, target canonical id)` edges from this record.
+    pub edges: Vec<(String, String)>,
+    /// Hash of everything stored for the record, to tell updated from unchanged.
+    pub content_hash: String,
+    /// The remote modification time, verbatim.
+    pub remote_updated_at: Option<String>,
+}
+
+/// A record that failed validation or mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quarantined {
+    /// The remote id (or a placeholder when the record had none).
+    pub external_id: String,
+    /// The raw record as JSON.
+    pub raw: String,
+    /// Why it was refused, for humans.
+    pub reason: String,
+}
+
+/// Where an entity run stands after a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// For nested lists: the parent being (or last) synced.
+    pub cursor_parent: Option<String>,
+    /// The offset of the next page; `None` when the list (of this parent) is exhausted.
+    pub next_offset: Option<i64>,
+    /// Whether the entity run is complete with this page.
+    pub done: bool,
+}
+
+/// Everything one page transaction writes.
+#[derive(Debug, Clone)]
+pub struct PageWrite {
+    /// The adapter's entity name, e.g. `Person`.
+    pub entity: String,
+    /// Records that mapped.
+    pub records: Vec<PreparedRecord>,
+    /// Records that did not.
+    pub quarantined: Vec<Quarantined>,
+    /// The checkpoint after this page.
+    pub checkpoint: Checkpoint,
+    /// Records received in the page.
+    pub fetched: usize,
+}
+
+/// What a page changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PageCounts {
+    /// New records.
+    pub created: u64,
+    /// Records whose content changed.
+    pub updated: u64,
+    /// Records seen again unchanged.
+    pub unchanged: u64,
+    /// Records quarantined.
+    pub quarantined: u64,
+}
+
+fn placeholders(start: usize, types: &[ColumnType], store: &Store) -> String {
+    let params: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| store.dialect.param(start + i, *t))
+        .collect();
+    format!("({})", params.join(", "))
+}
+
+impl Store {
+    /// Commits one page under `fence`. Refuses with [`StoreError::LeaseLost`] when another
+    /// worker has claimed the entity run since, so a stale worker can never write.
+    pub async fn commit_page(
+        &self,
+        fence: &Fence,
+        page: PageWrite,
+        lease_ttl_ms: i64,
+    ) -> Result<PageCounts, StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.check_fence(&mut tx, fence).await?;
+        let now = now_ms();
+        // A page may list a record twice when the remote list shifts; the last copy wins.
+        let mut records: Vec<PreparedRecord> = Vec::with_capacity(page.records.len());
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for r in page.records {
+            match index.get(&r.external_id) {
+                Some(&i) => records[i] = r,
+                None => {
+                    index.insert(r.external_id.clone(), records.len());
+                    records.push(r);
+                }
+            }
+        }
+        let known = self
+            .known_hashes(&mut tx, fence, &page.entity, &records)
+            .await?;
+        let mut counts = PageCounts::default();
+        let mut changed: Vec<&PreparedRecord> = Vec::new();
+        for r in &records {
+            match known.get(&r.external_id) {
+                None => counts.created += 1,
+                Some(h) if *h == r.content_hash => counts.unchanged += 1,
+                Some(_) => counts.updated += 1,
+            }
+            if known.get(&r.external_id) != Some(&r.content_hash) {
+                changed.push(r);
+            }
+        }
+        self.upsert_rows(&mut tx, &changed).await?;
+        self.replace_edges(&mut tx, fence, &changed, now).await?;
+        self.upsert_links(&mut tx, fence, &page.entity, &records, now)
+            .await?;
+        self.write_quarantine(
+            &mut tx,
+            fence,
+            &page.entity,
+            &records,
+            &page.quarantined,
+            now,
+        )
+        .await?;
+        counts.quarantined = page.quarantined.len() as u64;
+        let cp = &page.checkpoint;
+        let done = cp.done;
+        let result = sqlx::query(
+            "UPDATE entity_runs SET cursor_parent = $1, next_offset = $2, pages = pages + 1, \
+             fetched = fetched + $3, created = created + $4, updated = updated + $5, \
+             unchanged = unchanged + $6, quarantined = quarantined + $7, state = $8, \
+             finished_ms = $9, lease_expires_ms = $10, updated_ms = $11 \
+             WHERE id = $12 AND org_id = $13 AND epoch = $14 AND lease_owner = $15",
+        )
+        .bind(cp.cursor_parent.clone())
+        .bind(cp.next_offset)
+        .bind(page.fetched as i64)
+        .bind(counts.created as i64)
+        .bind(counts.updated as i64)
+        .bind(counts.unchanged as i64)
+        .bind(counts.quarantined as i64)
+        .bind(if done { "done" } else { "running" })
+        .bind(done.then_some(now))
+        .bind(now + lease_ttl_ms)
+        .bind(now)
+        .bind(fence.entity_run_id.clone())
+        .bind(fence.org_id.clone())
+        .bind(fence.epoch)
+        .bind(fence.owner.clone())
+        .execute(&mut *tx)
+        .await?;
+        if result.rows_affected() != 1 {
+            return Err(fence.lost());
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// Reads the entity run's epoch under a row lock and compares it with the fence's.
+    pub(crate) async fn check_fence(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        fence: &Fence,
+    ) -> Result<(), StoreError> {
+        let q = format!(
+            "SELECT epoch, lease_owner, state FROM entity_runs WHERE id = $1 AND org_id = $2{}",
+            self.dialect.for_update()
+        );
+        let row = sqlx::query(sql(q))
+            .bind(fence.entity_run_id.clone())
+            .bind(fence.org_id.clone())
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(fence.lost());
+        };
+        let epoch: i64 = row.try_get(0)?;
+        let owner: Option<String> = row.try_get(1)?;
+        let state: String = row.try_get(2)?;
+        if epoch != fence.epoch || owner.as_deref() != Some(&fence.owner) || state != "running" {
+            return Err(fence.lost());
+        }
+        Ok(())
+    }
+
+    async fn known_hashes(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        fence: &Fence,
+        entity: &str,
+        records: &[PreparedRecord],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let mut known = HashMap::new();
+        for chunk in records.chunks(1000) {
+            let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+            let q = format!(
+                "SELECT external_id, content_hash FROM external_links WHERE org_id = $1 \
+                 AND adapter = $2 AND entity = $3 AND external_id IN ({})",
+                ids.join(", ")
+            );
+            let mut query = sqlx::query(sql(q))
+                .bind(fence.org_id.clone())
+                .bind(fence.adapter.clone())
+                .bind(entity.to_owned());
+            for r in chunk {
+                query = query.bind(r.external_id.clone());
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                known.insert(row.try_get(0)?, row.try_get(1)?);
+            }
+        }
+        Ok(known)
+    }
+
+    async fn upsert_rows(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        records: &[&PreparedRecord],
+    ) -> Result<(), StoreError> {
+        let Some(first) = records.first() else {
+            return Ok(());
+        };
+        let table = first.table;
+        let columns: Vec<(&str, ColumnType)> = COMMON_COLUMNS
+            .iter()
+            .chain(table.fields)
+            .map(|c| (c.name, c.ty))
+            .collect();
+        let types: Vec<ColumnType> = columns.iter().map(|c| c.1).collect();
+        let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.0)).collect();
+        let updates: Vec<String> = columns
+            .iter()
+            .filter(|(n, _)| !matches!(*n, "id" | "org_id" | "created_at"))
+            .map(|(n, _)| format!("\"{n}\" = excluded.\"{n}\""))
+            .collect();
+        for chunk in records.chunks((MAX_PARAMS / columns.len()).max(1)) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| placeholders(1 + i * columns.len(), &types, self))
+                .collect();
+            let q = format!(
+                "INSERT INTO \"{t}\" ({}) VALUES {} ON CONFLICT (\"id\") DO UPDATE SET {} \
+                 WHERE \"{t}\".\"org_id\" = excluded.\"org_id\"",
+                names.join(", "),
+                rows.join(", "),
+                updates.join(", "),
+                t = table.table
+            );
+            let values = chunk.iter().flat_map(|r| r.values.iter().cloned());
+            bind_all(sqlx::query(sql(q)), values)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn replace_edges(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        fence: &Fence,
+        records: &[&PreparedRecord],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        for chunk in records.chunks(1000) {
+            let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let q = format!(
+                "DELETE FROM edges WHERE org_id = $1 AND adapter = $2 AND source_id IN ({})",
+                ids.join(", ")
+            );
+            let mut query = sqlx::query(sql(q))
+                .bind(fence.org_id.clone())
+                .bind(fence.adapter.clone());
+            for r in chunk {
+                query = query.bind(r.canonical_id.clone());
+            }
+            query.execute(&mut **tx).await?;
+        }
+        let mut edges: Vec<(&str, &str, &str)> = records
+            .iter()
+            .flat_map(|r| {
+                r.edges
+                    .iter()
+                    .map(|(rel, t)| (r.canonical_id.as_str(), rel.as_str(), t.as_str()))
+            })
+            .collect();
+        edges.sort_unstable();
+        edges.dedup();
+        let types = [ColumnType::Text; 5]
+            .iter()
+            .chain(&[ColumnType::Integer])
+            .copied()
+            .collect::<Vec<_>>();
+        for chunk in edges.chunks(MAX_PARAMS / types.len()) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| placeholders(1 + i * types.len(), &types, self))
+                .collect();
+            let q = format!(
+                "INSERT INTO edges (org_id, adapter, source_id, relationship, target_id, \
+                 last_seen_ms) VALUES {} ON CONFLICT DO NOTHING",
+                rows.join(", ")
+            );
+            let values = chunk.iter().flat_map(|(s, rel, t)| {
+                [
+                    Bind::Text(fence.org_id.clone()),
+                    Bind::Text(fence.adapter.clone()),
+                    Bind::Text((*s).to_owned()),
+                    Bind::Text((*rel).to_owned()),
+                    Bind::Text((*t).to_owned()),
+                    Bind::Int(now),
+                ]
+            });
+            bind_all(sqlx::query(sql(q)), values)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn upsert_links(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        fence: &Fence,
+        entity: &str,
+        records: &[PreparedRecord],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const N: usize = 11;
+        let mut types = vec![ColumnType::Text; 8];
+        types.extend([ColumnType::Integer, ColumnType::Integer, ColumnType::Text]);
+        for chunk in records.chunks(MAX_PARAMS / N) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| placeholders(1 + i * N, &types, self))
+                .collect();
+            let q = format!(
+                "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
+                 canonical_entity, content_hash, remote_updated_at, first_seen_ms, last_seen_ms, \
+                 last_run_id) VALUES {} ON CONFLICT (org_id, adapter, entity, external_id) \
+                 DO UPDATE SET canonical_id = excluded.canonical_id, \
+                 canonical_entity = excluded.canonical_entity, \
+                 content_hash = excluded.content_hash, \
+                 remote_updated_at = excluded.remote_updated_at, \
+                 last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id",
+                rows.join(", ")
+            );
+            let values = chunk.iter().flat_map(|r| {
+                [
+                    Bind::Text(fence.org_id.clone()),
+                    Bind::Text(fence.adapter.clone()),
+                    Bind::Text(entity.to_owned()),
+                    Bind::Text(r.external_id.clone()),
+                    Bind::Text(r.canonical_id.clone()),
+                    Bind::Text(r.table.entity.to_owned()),
+                    Bind::Text(r.content_hash.clone()),
+                    r.remote_updated_at
+                        .clone()
+                        .map_or(Bind::Null(ColumnType::Text), Bind::Text),
+                    Bind::Int(now),
+                    Bind::Int(now),
+                    Bind::Text(fence.run_id.clone()),
+                ]
+            });
+            bind_all(sqlx::query(sql(q)), values)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn write_quarantine(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        fence: &Fence,
+        entity: &str,
+        good: &[PreparedRecord],
+        bad: &[Quarantined],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        // A record that maps now leaves quarantine.
+        for chunk in good.chunks(1000) {
+            let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+            let q = format!(
+                "DELETE FROM quarantine WHERE org_id = $1 AND adapter = $2 AND entity = $3 \
+                 AND external_id IN ({})",
+                ids.join(", ")
+            );
+            let mut query = sqlx::query(sql(q))
+                .bind(fence.org_id.clone())
+                .bind(fence.adapter.clone())
+                .bind(entity.to_owned());
+            for r in chunk {
+                query = query.bind(r.external_id.clone());
+            }
+            query.execute(&mut **tx).await?;
+        }
+        for q in bad {
+            let stmt = format!(
+                "INSERT INTO quarantine (org_id, adapter, entity, external_id, raw, reason, \
+                 run_id, first_seen_ms, last_seen_ms) VALUES ($1, $2, $3, $4, {}, $6, $7, $8, $8) \
+                 ON CONFLICT (org_id, adapter, entity, external_id) DO UPDATE SET \
+                 raw = excluded.raw, reason = excluded.reason, run_id = excluded.run_id, \
+                 last_seen_ms = excluded.last_seen_ms",
+                self.dialect.param(5, ColumnType::Json)
+            );
+            sqlx::query(sql(stmt))
+                .bind(fence.org_id.clone())
+                .bind(fence.adapter.clone())
+                .bind(entity.to_owned())
+                .bind(q.external_id.clone())
+                .bind(q.raw.clone())
+                .bind(q.reason.clone())
+                .bind(fence.run_id.clone())
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,248 @@
+//! From a raw remote record to a [`PreparedRecord`]: validate against the adapter's schema,
+//! apply the manifest's canonical mapping, coerce values to column types. Any failure is a
+//! readable reason for quarantine, never a panic.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use tributary_core::{EntityDef, Manifest, RawResource};
+
+use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
+use crate::store::{Bind, PreparedRecord, Quarantined};
+
+/// The canonical id of a remote record: the table's prefix and a hash of where it came from.
+///
+/// Deterministic so that an edge can name its target before the target is synced (soft
+/// dependencies), and so that a re-run or a resumed run yields identical rows.
+pub fn canonical_id(
+    prefix: &str,
+    org: &str,
+    adapter: &str,
+    entity: &str,
+    external_id: &str,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [org, adapter, entity, external_id] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    format!("{prefix}_{}", &hex::encode(h.finalize())[..32])
+}
+
+/// The canonical table an adapter entity maps onto, if any.
+pub fn table_of(manifest: &Manifest, entity: &str) -> Option<&'static TableDef> {
+    let mapping = manifest.entity(entity)?.canonical?;
+    crate::canonical::entity(mapping.target)
+}
+
+/// Coerces a JSON value to a column type.
+pub fn coerce(field: &str, ty: ColumnType, v: &Value) -> Result<Bind, String> {
+    let bad = |what: &str| format!("field `{field}`: {v} is not {what}");
+    Ok(match (ty, v) {
+        (_, Value::Null) => Bind::Null(ty),
+        (ColumnType::Text, Value::String(s)) => Bind::Text(s.clone()),
+        (ColumnType::Text, Value::Number(_) | Value::Bool(_)) => Bind::Text(v.to_string()),
+        (ColumnType::Text, _) => return Err(bad("text")),
+        (ColumnType::Integer, Value::Number(n)) => match n.as_i64() {
+            Some(i) => Bind::Int(i),
+            None => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Bind::Int(f as i64),
+                _ => return Err(bad("an integer")),
+            },
+        },
+        (ColumnType::Integer, Value::String(s)) => {
+            Bind::Int(s.trim().parse().map_err(|_| bad("an integer"))?)
+        }
+        (ColumnType::Decimal, Value::Number(n)) => {
+            Bind::Float(n.as_f64().ok_or_else(|| bad("a number"))?)
+        }
+        (ColumnType::Decimal, Value::String(s)) => {
+            Bind::Float(s.trim().parse().map_err(|_| bad("a number"))?)
+        }
+        (ColumnType::Boolean, Value::Bool(b)) => Bind::Bool(*b),
+        (ColumnType::Boolean, Value::String(s)) => match s.trim() {
+            "true" | "1" => Bind::Bool(true),
+            "false" | "0" => Bind::Bool(false),
+            _ => return Err(bad("a boolean")),
+        },
+        (ColumnType::Boolean, Value::Number(n)) => Bind::Bool(n.as_f64() != Some(0.0)),
+        (ColumnType::Date, Value::String(s)) => {
+            let d = s.trim().get(..10).unwrap_or(s);
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad("a date"))?;
+            Bind::Text(d.to_owned())
+        }
+        (ColumnType::Timestamp, Value::String(s)) => {
+            Bind::Text(normalize_instant(s).ok_or_else(|| bad("a timestamp"))?)
+        }
+        (ColumnType::Json, v) => Bind::Text(v.to_string()),
+        _ => return Err(bad(&format!("{ty:?}").to_lowercase())),
+    })
+}
+
+/// An RFC 3339 instant (or a bare date, read as midnight UTC) in UTC, `…Z`.
+pub fn normalize_instant(s: &str) -> Option<String> {
+    let s = s.trim();
+    let dt = match chrono::DateTime::parse_from_rfc3339(s) {
+        Ok(dt) => dt.with_timezone(&chrono::Utc),
+        Err(_) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)?
+            .and_utc(),
+    };
+    Some(dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+/// Everything needed to prepare the records of one entity.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The adapter's manifest.
+    pub manifest: &'static Manifest,
+    /// The entity.
+    pub entity: &'static EntityDef,
+    /// The canonical table it maps onto.
+    pub table: &'static TableDef,
+    /// The organisation.
+    pub org: &'a str,
+}
+
+/// Prepares one raw record, or says why it must be quarantined.
+pub fn prepare(cx: &Context<'_>, raw: &RawResource) -> Result<PreparedRecord, Quarantined> {
+    let quarantine = |reason: String| Quarantined {
+        external_id: if raw.id.is_empty() {
+            "(no id)".into()
+        } else {
+            raw.id.clone()
+        },
+        raw: serde_json::to_string(raw).unwrap_or_else(|_| "{}".into()),
+        reason,
+    };
+    if raw.id.trim().is_empty() {
+        return Err(quarantine("record has no id".into()));
+    }
+    if raw.kind != cx.entity.json_type {
+        return Err(quarantine(format!(
+            "type `{}` where `{}` was expected",
+            raw.kind, cx.entity.json_type
+        )));
+    }
+    (cx.manifest.validate)(cx.entity.name, raw).map_err(|e| quarantine(format!("invalid: {e}")))?;
+    let mapping = cx
+        .entity
+        .canonical
+        .ok_or_else(|| quarantine("entity has no canonical mapping".into()))?;
+    let record = mapping
+        .apply(raw)
+        .map_err(|e| quarantine(format!("mapping: {e}")))?;
+    build(cx, record).map_err(quarantine)
+}
+
+fn build(
+    cx: &Context<'_>,
+    record: tributary_core::CanonicalRecord,
+) -> Result<PreparedRecord, String> {
+    let adapter = cx.manifest.adapter;
+    let id = canonical_id(
+        cx.table.prefix,
+        cx.org,
+        adapter,
+        cx.entity.name,
+        &record.external_id,
+    );
+    let target_id = |r: &tributary_core::RecordRef| -> Option<String> {
+        let table = table_of(cx.manifest, r.entity)?;
+        Some(canonical_id(
+            table.prefix,
+            cx.org,
+            adapter,
+            r.entity,
+            &r.external_id,
+        ))
+    };
+    let mut fields = record.fields;
+    let mut custom: Map<String, Value> = record.custom_fields;
+    // Fields the table has no column for are kept, in custom_fields.
+    let own: Vec<&str> = COMMON_COLUMNS
+        .iter()
+        .chain(cx.table.fields)
+        .map(|c| c.name)
+        .collect();
+    let extra: Vec<String> = fields
+        .keys()
+        .filter(|k| !own.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for k in extra {
+        if let Some(v) = fields.remove(&k) {
+            custom.insert(k, v);
+        }
+    }
+    let take_instant = |name: &str, fields: &Map<String, Value>, custom: &Map<String, Value>| {
+        fields
+            .get(name)
+            .or_else(|| custom.get(name))
+            .and_then(Value::as_str)
+            .and_then(normalize_instant)
+    };
+    let remote_updated = record
+        .remote_updated_at
+        .as_deref()
+        .and_then(normalize_instant);
+    let updated_at =
+        take_instant("updated_at", &fields, &custom).or_else(|| remote_updated.clone());
+    let created_at = take_instant("created_at", &fields, &custom).or_else(|| updated_at.clone());
+    let epoch = || "1970-01-01T00:00:00Z".to_owned();
+    let owner_id = record.owner.as_ref().and_then(target_id);
+    let mut edges: Vec<(String, String)> = record
+        .edges
+        .iter()
+        .chain(record.owner.as_ref())
+        .filter_map(|r| Some((r.edge.to_owned(), target_id(r)?)))
+        .collect();
+    edges.sort();
+    edges.dedup();
+    let status = match fields.get("status") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_lowercase(),
+        _ => "active".to_owned(),
+    };
+    let tags = match fields.get("tags") {
+        Some(v @ Value::Array(_)) => v.clone(),
+        _ => Value::Array(Vec::new()),
+    };
+    let mut values = Vec::with_capacity(COMMON_COLUMNS.len() + cx.table.fields.len());
+    for c in COMMON_COLUMNS {
+        values.push(match c.name {
+            "id" => Bind::Text(id.clone()),
+            "org_id" => Bind::Text(cx.org.to_owned()),
+            "owner_id" => owner_id
+                .clone()
+                .map_or(Bind::Null(ColumnType::Text), Bind::Text),
+            "created_at" => Bind::Text(created_at.clone().unwrap_or_else(epoch)),
+            "updated_at" => Bind::Text(updated_at.clone().unwrap_or_else(epoch)),
+            "deleted_at" => match fields.get("deleted_at") {
+                Some(v) => coerce("deleted_at", ColumnType::Timestamp, v)?,
+                None => Bind::Null(ColumnType::Timestamp),
+            },
+            "status" => Bind::Text(status.clone()),
+            "tags" => Bind::Text(tags.to_string()),
+            "custom_fields" => Bind::Text(Value::Object(custom.clone()).to_string()),
+            other => coerce(other, c.ty, fields.get(other).unwrap_or(&Value::Null))?,
+        });
+    }
+    for c in cx.table.fields {
+        values.push(coerce(
+            c.name,
+            c.ty,
+            fields.get(c.name).unwrap_or(&Value::Null),
+        )?);
+    }
+    let mut h = Sha256::new();
+    h.update(format!("{values:?}|{edges:?}").as_bytes());
+    Ok(PreparedRecord {
+        external_id: record.external_id,
+        canonical_id: id,
+        table: cx.table,
+        values,
+        edges,
+        content_hash: hex::encode(&h.finalize()[..16]),
+        remote_updated_at: record.remote_updated_at,
+    })
+}

@@ -1,0 +1,195 @@
+//! Leases and fencing, quarantine, and tenant isolation.
+
+mod common;
+
+use axum::Json;
+use axum::routing::get;
+use common::{TestDb, assert_matches_ground_truth, client, fixture, sim};
+use serde_json::{Value, json};
+use tributary_engine::lease::{self, Claim};
+use tributary_engine::store::{Checkpoint, PageWrite};
+use tributary_engine::{StoreError, SyncOptions, orchestrator, runs};
+
+async fn stale_lease_holder_cannot_commit(kind: &str) {
+    let db = TestDb::of(kind).await;
+    let store = db.store().await;
+    let run = runs::start_or_resume(&store, "org1", &fixture::MANIFEST, "full")
+        .await
+        .unwrap();
+    let ers = runs::entity_runs(&store, "org1", &run.id).await.unwrap();
+    let person = ers.iter().find(|e| e.entity == "Person").unwrap();
+
+    let Claim::Acquired(a) = lease::claim(&store, "org1", &person.id, "host:1:a", 200)
+        .await
+        .unwrap()
+    else {
+        panic!("first claim must succeed")
+    };
+    // While A's lease is live, nobody else gets it.
+    let held = lease::claim(&store, "org1", &person.id, "host:1:b", 200)
+        .await
+        .unwrap();
+    assert!(matches!(held, Claim::Held { .. }), "{held:?}");
+    // A stalls past its expiry; B takes over with a higher epoch.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let Claim::Acquired(b) = lease::claim(&store, "org1", &person.id, "host:1:b", 10_000)
+        .await
+        .unwrap()
+    else {
+        panic!("claim after expiry must succeed")
+    };
+    assert_eq!(b.epoch, a.epoch + 1);
+    let page = |offset| PageWrite {
+        entity: "Person".into(),
+        records: Vec::new(),
+        quarantined: Vec::new(),
+        checkpoint: Checkpoint {
+            cursor_parent: None,
+            next_offset: Some(offset),
+            done: false,
+        },
+        fetched: 0,
+    };
+    let refused = store.commit_page(&a, page(100), 1000).await;
+    assert!(
+        matches!(refused, Err(StoreError::LeaseLost { .. })),
+        "{refused:?}"
+    );
+    assert!(!lease::renew(&store, &a, 1000).await.unwrap());
+    assert!(
+        !lease::release(&store, &a, "failed", Some("stale"))
+            .await
+            .unwrap()
+    );
+    store.commit_page(&b, page(200), 1000).await.unwrap();
+    let after = runs::entity_runs(&store, "org1", &run.id).await.unwrap();
+    let p = after.iter().find(|e| e.entity == "Person").unwrap();
+    assert_eq!(
+        (p.next_offset, p.pages, p.state.as_str()),
+        (Some(200), 1, "running")
+    );
+    store.close().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn fencing_refuses_stale_holder_sqlite() {
+    stale_lease_holder_cannot_commit("sqlite").await;
+}
+
+#[tokio::test]
+async fn fencing_refuses_stale_holder_postgres() {
+    stale_lease_holder_cannot_commit("postgres").await;
+}
+
+fn person(id: &str, first: Value, birthdate: &str) -> Value {
+    json!({"type": "Person", "id": id,
+           "attributes": {"first_name": first, "last_name": "Doe", "birthdate": birthdate,
+                          "updated_at": "2024-01-02T03:04:05Z"},
+           "relationships": {"primary_campus": {"data": null}}})
+}
+
+async fn list(data: Vec<Value>) -> Json<Value> {
+    let n = data.len();
+    Json(json!({"data": data, "included": [], "meta": {"total_count": n, "count": n}}))
+}
+
+/// A tiny JSON:API server with one good and three malformed people.
+async fn malformed_server() -> String {
+    let app = axum::Router::new()
+        .route(
+            "/people/v2/people",
+            get(|| {
+                list(vec![
+                    person("1", json!("Ann"), "1990-01-01"),
+                    person("2", json!(42), "1990-01-01"),
+                    person("3", json!("Bo"), "not-a-date"),
+                    person("x4", json!("Cy"), "1990-01-01"),
+                ])
+            }),
+        )
+        .fallback(get(|| list(Vec::new())));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn malformed_records_are_quarantined_with_reasons() {
+    let base = malformed_server().await;
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let client = tributary_core::Client::new(&base, tributary_core::Auth::None).unwrap();
+    let summary = orchestrator::sync(
+        &store,
+        &fixture::MANIFEST,
+        &client,
+        &SyncOptions::new("q"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.state, "done");
+    let p = summary
+        .entities
+        .iter()
+        .find(|e| e.entity == "Person")
+        .unwrap();
+    assert_eq!((p.fetched, p.created, p.quarantined), (4, 1, 3));
+    assert_eq!(store.count("q", "people").await.unwrap(), 1);
+    let q = store.quarantine("q").await.unwrap();
+    let reasons: Vec<(&str, &str)> = q
+        .iter()
+        .map(|(_, id, r)| (id.as_str(), r.as_str()))
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(
+        reasons[0].0 == "2" && reasons[0].1.contains("first_name") && reasons[0].1.contains("42"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].0 == "3"
+            && reasons[1].1.contains("birthdate")
+            && reasons[1].1.contains("not-a-date"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[2].0 == "x4" && reasons[2].1.contains("not numeric"),
+        "{reasons:?}"
+    );
+}
+
+async fn two_orgs_isolated(kind: &str) {
+    let (sim_a, sim_b) = (sim(300, 1).await, sim(200, 2).await);
+    let db = TestDb::of(kind).await;
+    let store = db.store().await;
+    let (ca, cb) = (client(&sim_a), client(&sim_b));
+    let (oa, ob) = (SyncOptions::new("alpha"), SyncOptions::new("beta"));
+    let (ra, rb) = tokio::join!(
+        orchestrator::sync(&store, &fixture::MANIFEST, &ca, &oa, None),
+        orchestrator::sync(&store, &fixture::MANIFEST, &cb, &ob, None),
+    );
+    assert_eq!(ra.unwrap().state, "done");
+    assert_eq!(rb.unwrap().state, "done");
+    assert_matches_ground_truth(&store, "alpha", &sim_a).await;
+    assert_matches_ground_truth(&store, "beta", &sim_b).await;
+    // Nothing of one organisation is visible under the other's id.
+    let links_a = store.links("alpha").await.unwrap();
+    let links_b = store.links("beta").await.unwrap();
+    assert!(links_a.iter().all(|l| !links_b.iter().any(|m| m.3 == l.3)));
+    store.close().await;
+    db.drop_db().await;
+    sim_a.shutdown().await;
+    sim_b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_orgs_isolated_sqlite() {
+    two_orgs_isolated("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_orgs_isolated_postgres() {
+    two_orgs_isolated("postgres").await;
+}
