@@ -11,6 +11,7 @@
 //! - [`graph`]: dependency checks usable in `const` context (a hard cycle is a compile error).
 //! - [`mapping`]: declarative mapping of records onto the canonical model.
 //! - [`query`]: the query string of a list or get request.
+//! - [`include`]: side-loaded resources resolved to typed values.
 //! - [`client`]: the HTTP client that fetches documents and streams pages, built from
 //!   [`auth`] (PAT, OAuth with rotating refresh through a [`token`] store), [`ratelimit`]
 //!   (pacing learned from PCO's headers) and [`retry`] (bounded, jittered backoff).
@@ -20,6 +21,7 @@ pub mod client;
 pub mod entity;
 pub mod error;
 pub mod graph;
+pub mod include;
 pub mod jsonapi;
 pub mod manifest;
 pub mod mapping;
@@ -32,6 +34,7 @@ pub use auth::{Auth, OAuth};
 pub use client::{Client, ClientBuilder, Page, RawPage};
 pub use entity::{Dependency, EndpointDef, EndpointKind, Entity, EntityDef, RelationshipDef};
 pub use error::Error;
+pub use include::Included;
 pub use jsonapi::{Document, RawResource, Resource, ResourceId, ToMany, ToOne};
 pub use manifest::{Manifest, Paging, Validator};
 pub use mapping::{

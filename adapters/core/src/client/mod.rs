@@ -59,6 +59,13 @@ pub struct Page<E: Entity> {
     pub document: Document<Vec<Resource<E>>>,
 }
 
+impl<E: Entity> Page<E> {
+    /// The page's side-loaded resources, indexed for resolving relationships.
+    pub fn included(&self) -> crate::include::Included<'_> {
+        crate::include::Included::new(&self.document.included)
+    }
+}
+
 /// One page of a list endpoint, undecoded: what the engine streams, validates and maps.
 #[derive(Debug, Clone)]
 pub struct RawPage {
