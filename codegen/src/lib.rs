@@ -15,6 +15,7 @@
 //! [`canonical`] does the same for the canonical model spec.
 
 pub mod canonical;
+pub mod derive;
 pub mod diagnostic;
 pub mod emit;
 pub mod graph;

@@ -1,0 +1,8 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, tributary_macros::Entity)]
+enum Song {
+    Hymn,
+}
+
+fn main() {}
