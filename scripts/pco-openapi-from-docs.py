@@ -7,11 +7,13 @@ relationships, children (nested paths), CanInclude, CanOrderBy, CanQueryBy. This
 resources named on the command line into a draft that a developer then reviews and commits under
 specs/pco/openapi/. The committed YAML is the source of truth; this is only an import aid.
 
-usage: scripts/pco-openapi-from-docs.py DOCS.json MODULE RESOURCE... > specs/pco/openapi/MODULE.yaml
+usage: [OPID_PREFIX=groups_] scripts/pco-openapi-from-docs.py DOCS.json MODULE RESOURCE... > specs/pco/openapi/MODULE.yaml
+  OPID_PREFIX prefixes every operationId, for modules whose names would collide (two `list_events`).
   e.g. scripts/pco-openapi-from-docs.py ../shared/reference/pco-api-docs/people-2025-11-10.json \
          people person address email phone_number household campus
 """
 import json
+import os
 import sys
 
 TYPES = {
@@ -161,6 +163,9 @@ def main():
         for kind, sch in (("List", f"{t}ListDocument"), ("One", f"{t}Document")):
             responses[f"{t}{kind}"] = {"description": f"A JSON:API document of {t}.", "content": {
                 "application/vnd.api+json": {"schema": {"$ref": f"#/components/schemas/{sch}"}}}}
+    prefix = os.environ.get("OPID_PREFIX", "")
+    for item in paths.values():
+        item["get"]["operationId"] = prefix + item["get"]["operationId"]
     doc = {
         "openapi": "3.1.0",
         "info": {"title": f"Planning Center {module.capitalize()}", "version": version},

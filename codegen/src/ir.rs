@@ -89,6 +89,8 @@ pub struct Field {
     pub ty: Type,
     /// Whether `null` or absence is allowed.
     pub optional: bool,
+    /// Whether the value is a secret (hidden from `Debug`).
+    pub secret: bool,
 }
 
 /// An attribute type.

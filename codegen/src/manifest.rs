@@ -134,6 +134,9 @@ pub struct EntitySpec {
     /// Webhook event names announcing changes.
     #[serde(default)]
     pub webhooks: Vec<String>,
+    /// Attributes holding secrets: generated as `Redacted<T>`, hidden from `Debug`.
+    #[serde(default)]
+    pub secrets: Vec<String>,
 }
 
 /// A value transform (see `tributary_core::Transform`).

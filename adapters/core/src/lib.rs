@@ -27,6 +27,7 @@ pub mod manifest;
 pub mod mapping;
 pub mod query;
 pub mod ratelimit;
+pub mod redacted;
 pub mod retry;
 pub mod token;
 
@@ -42,6 +43,7 @@ pub use mapping::{
 };
 pub use query::{Compare, Direction, Query};
 pub use ratelimit::{RateLimiter, RateObservation, WindowLimiter};
+pub use redacted::Redacted;
 pub use retry::RetryPolicy;
 pub use token::{MemoryTokenStore, TokenSet, TokenStore};
 

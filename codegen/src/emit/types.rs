@@ -52,7 +52,10 @@ fn fields(fields: &[Field]) -> TokenStream {
     let fs = fields.iter().map(|f| {
         let name = ident(&f.rust_name);
         let json = &f.json_name;
-        let ty = rust_type(&f.ty);
+        let mut ty = rust_type(&f.ty);
+        if f.secret {
+            ty = quote!(::tributary_core::Redacted<#ty>);
+        }
         let doc = lit_doc(f.doc.as_deref().unwrap_or(&format!("`{json}`")));
         if f.optional {
             quote! {

@@ -132,12 +132,14 @@ impl<'a> Builder<'a> {
     }
 
     fn entity(&mut self, name: &str, spec: &EntitySpec) {
+        let loaded = self.loaded;
         let l = &self.located[name];
-        let doc = &self.loaded.documents[l.doc];
+        let (doc_index, schema_name) = (l.doc, l.schema.clone());
+        let doc = &loaded.documents[doc_index];
         let oa = &doc.openapi;
         let file: &Path = &doc.path;
-        let pointer = format!("/components/schemas/{}", pointer_token(&l.schema));
-        let schema = &oa.components.as_ref().expect("located above").schemas[&l.schema];
+        let pointer = format!("/components/schemas/{}", pointer_token(&schema_name));
+        let schema = &oa.components.as_ref().expect("located above").schemas[&schema_name];
         let resource = match deref(oa, SchemaRef::Plain(schema)) {
             Ok((_, s)) => s,
             Err(msg) => {
@@ -174,7 +176,7 @@ impl<'a> Builder<'a> {
         };
         let doc_text = resource.schema_data.description.clone().unwrap_or_default();
         let mut diags = std::mem::take(self.diags);
-        let mut by_ref = std::mem::take(&mut self.by_ref[l.doc]);
+        let mut by_ref = std::mem::take(&mut self.by_ref[doc_index]);
         let attributes = {
             let mut r = SchemaResolver {
                 doc: oa,
@@ -206,10 +208,21 @@ impl<'a> Builder<'a> {
                 None => Vec::new(),
             }
         };
-        self.by_ref[l.doc] = by_ref;
+        self.by_ref[doc_index] = by_ref;
         *self.diags = diags;
+        let mut attributes = attributes;
+        for secret in &spec.secrets {
+            match attributes.iter_mut().find(|f| &f.json_name == secret) {
+                Some(f) => f.secret = true,
+                None => self.manifest_problem(
+                    name,
+                    entity_ptr(name, "/secrets"),
+                    format!("`{secret}` is not an attribute of `{name}`"),
+                ),
+            }
+        }
         let relationships =
-            self.relationships(name, spec, l.doc, &pointer, props.get("relationships"));
+            self.relationships(name, spec, doc_index, &pointer, props.get("relationships"));
         self.entities.push(Entity {
             name: name.to_owned(),
             json_type,

@@ -147,6 +147,7 @@ impl<'a> SchemaResolver<'a> {
                     doc,
                     ty,
                     optional: nullable || !required.contains(json),
+                    secret: false,
                 }
             })
             .collect();
