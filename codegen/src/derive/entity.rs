@@ -471,7 +471,7 @@ pub fn expand(model: &EntityModel) -> TokenStream {
         ),
         Some(rels) => {
             let rel_name = format_ident!("{}Relationships", ident.unraw());
-            let struct_doc = format!("Relationships of [`{ident}`].");
+            let struct_doc = format!(" Relationships of [`{ident}`].");
             let fields = rels.iter().map(|r| {
                 let field = &r.field;
                 let json = &r.json_name;
@@ -481,7 +481,7 @@ pub fn expand(model: &EntityModel) -> TokenStream {
                     quote!(::tributary_core::ToOne)
                 };
                 let field_doc = format!(
-                    "`{json}`: {} {} ({} dependency).",
+                    " `{json}`: {} {} ({} dependency).",
                     if r.to_many { "to-many" } else { "to-one" },
                     r.target,
                     match r.dependency {
