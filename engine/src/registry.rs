@@ -6,6 +6,7 @@ use tributary_core::Manifest;
 pub fn adapters() -> Vec<&'static Manifest> {
     vec![
         // One line per adapter.
+        &tributary_pco::MANIFEST,
     ]
 }
 

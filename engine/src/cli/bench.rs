@@ -43,7 +43,9 @@ pub async fn run(args: Args, json: bool) -> Result<u8, Failure> {
     } else {
         args.database_urls
     };
-    let client = Client::new(&sim.base_url(), sim_auth())?;
+    let client = Client::builder(&sim.base_url(), sim_auth())
+        .rate_limiter(std::sync::Arc::new(tributary_core::ratelimit::Unlimited))
+        .build()?;
     for (i, url) in urls.iter().enumerate() {
         let store = Store::connect(url).await.context("opening the database")?;
         let org = format!("bench{i}_{}", rand::random::<u32>());

@@ -41,6 +41,9 @@ pub struct Args {
     /// Entity workflows at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// Do not pace requests (for simulators and servers without rate limits).
+    #[arg(long)]
+    no_rate_limit: bool,
     /// Lease lifetime in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     lease_ttl_ms: i64,
@@ -124,7 +127,11 @@ pub async fn run(args: Args, config: &Config, json: bool) -> Result<u8, Failure>
         .base_url
         .or_else(|| config.base_url.clone())
         .unwrap_or_else(|| manifest.base_url.to_owned());
-    let client = Client::new(&base, auth)?;
+    let mut builder = Client::builder(&base, auth);
+    if args.no_rate_limit {
+        builder = builder.rate_limiter(std::sync::Arc::new(tributary_core::ratelimit::Unlimited));
+    }
+    let client = builder.build()?;
     let mut options = SyncOptions::new(org);
     options.strategy = args.strategy;
     options.concurrency = args.concurrency;

@@ -7,6 +7,7 @@ mod dump;
 mod page;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -68,6 +69,38 @@ impl Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// SQLite admits one writer; queueing this process's writers here instead of in SQLite's
+    /// busy handler (which sleeps up to 100 ms between retries) keeps page commits fast.
+    /// Other processes still queue through `busy_timeout`.
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction, holding this process's SQLite write slot until dropped.
+pub struct WriteTx {
+    /// The transaction.
+    pub tx: Transaction<'static, Any>,
+    _slot: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Commits.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 /// Milliseconds since the Unix epoch: the engine's clock for leases and bookkeeping.
@@ -146,7 +179,11 @@ impl Store {
                     .await?
             }
         };
-        let store = Store { pool, dialect };
+        let store = Store {
+            pool,
+            dialect,
+            writer: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -181,10 +218,19 @@ impl Store {
 
     /// Begins a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`) so that a read-then-write never fails on lock upgrade.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+    pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
         Ok(match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.pool.begin().await?,
+            Dialect::Sqlite => {
+                let slot = self.writer.clone().lock_owned().await;
+                WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _slot: Some(slot),
+                }
+            }
+            Dialect::Postgres => WriteTx {
+                tx: self.pool.begin().await?,
+                _slot: None,
+            },
         })
     }
 

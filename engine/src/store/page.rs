@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
-use super::{Bind, Store, bind_all, now_ms, sql};
+use super::{Bind, Store, WriteTx, bind_all, now_ms, sql};
 use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
 use crate::error::StoreError;
 use crate::lease::Fence;
@@ -181,7 +181,7 @@ impl Store {
     /// Reads the entity run's epoch under a row lock and compares it with the fence's.
     pub(crate) async fn check_fence(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         fence: &Fence,
     ) -> Result<(), StoreError> {
         let q = format!(
@@ -207,7 +207,7 @@ impl Store {
 
     async fn known_hashes(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         fence: &Fence,
         entity: &str,
         records: &[PreparedRecord],
@@ -236,7 +236,7 @@ impl Store {
 
     async fn upsert_rows(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         records: &[&PreparedRecord],
     ) -> Result<(), StoreError> {
         let Some(first) = records.first() else {
@@ -277,7 +277,7 @@ impl Store {
 
     async fn replace_edges(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         fence: &Fence,
         records: &[&PreparedRecord],
         now: i64,
@@ -339,7 +339,7 @@ impl Store {
 
     async fn upsert_links(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         fence: &Fence,
         entity: &str,
         records: &[PreparedRecord],
@@ -389,7 +389,7 @@ impl Store {
 
     async fn write_quarantine(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         fence: &Fence,
         entity: &str,
         good: &[PreparedRecord],

@@ -184,6 +184,7 @@ impl EntityWorkflow<'_> {
         let mut stream = self.client.raw_pages(path, query);
         while let Some(page) = stream.next().await {
             let page = page?;
+
             let next = page.document.meta.next.map(|n| n.offset as i64);
             let total = page.document.meta.total_count;
             let checkpoint = Checkpoint {
@@ -232,6 +233,7 @@ impl EntityWorkflow<'_> {
             .store
             .commit_page(fence, write, self.config.lease_ttl_ms)
             .await?;
+
         if let Some(tx) = self.progress {
             let _ = tx.send(Progress::Page {
                 entity: self.entity.name,

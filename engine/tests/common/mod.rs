@@ -99,14 +99,15 @@ pub async fn sim(people: usize, seed: u64) -> RunningSim {
 
 /// A client for the simulator with its default Personal Access Token.
 pub fn client(sim: &RunningSim) -> Client {
-    Client::new(
-        &sim.base_url(),
-        Auth::Basic {
-            app_id: pco_sim::DEFAULT_APP_ID.into(),
-            secret: pco_sim::DEFAULT_SECRET.to_string().into(),
-        },
-    )
-    .unwrap()
+    let auth = Auth::Basic {
+        app_id: pco_sim::DEFAULT_APP_ID.into(),
+        secret: pco_sim::DEFAULT_SECRET.to_string().into(),
+    };
+    // The simulator's rate limit is off; so is the client's pacing.
+    Client::builder(&sim.base_url(), auth)
+        .rate_limiter(std::sync::Arc::new(tributary_core::ratelimit::Unlimited))
+        .build()
+        .unwrap()
 }
 
 /// Canonical id of a simulator record.
