@@ -2,8 +2,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, tributary_macros::Entity)]
 #[entity(relationships(
-    arrangement(target = "Arrangement", dependency = "strong"),
-    author(dependency = "soft"),
+    arrangement(target = "Arrangement", dependency = "hard"),
+    author(target = "Person", dependency = "strong"),
 ))]
 struct Song {}
 
