@@ -75,7 +75,7 @@ python3 "$here/driver.py" --mode "$mode" --people "$people" --rl-people "$rl_peo
 echo "bench: $mode run finished in $(( $(date +%s) - started )) s (exit $rc); results in $out" >&2
 if [[ $mode == smoke ]]; then
   # Every row must have printed.
-  for row in "Tributary → SQLite" "Tributary → PostgreSQL" "dlt rest_api → PostgreSQL" \
+  for row in "Tributary → SQLite" "Tributary → PostgreSQL" "dlt rest_api → PostgreSQL |" "dlt rest_api → PostgreSQL (4 lists)" \
              "Rate limit on" "Scaling"; do
     grep -q "$row" "$out" || { echo "bench smoke: row missing: $row" >&2; rc=1; }
   done
