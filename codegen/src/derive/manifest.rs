@@ -236,7 +236,7 @@ pub fn validate(input: ManifestInput) -> syn::Result<ManifestModel> {
             );
             continue;
         }
-        if seen.iter().any(|s| *s == key) {
+        if seen.contains(&key) {
             errors.at(key, format!("`{k}` is given twice"));
             continue;
         }
