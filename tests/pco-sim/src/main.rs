@@ -17,6 +17,10 @@ struct Cli {
     /// Loopback port to listen on (0 = pick a free port; the chosen URL is printed).
     #[arg(long, default_value_t = 0, env = "PCO_SIM_PORT")]
     port: u16,
+    /// Spec directory to serve (`manifest.yaml` + `openapi/*.yaml`); default: the workspace's
+    /// `specs/pco`. Every list, nested list and single GET it declares is served.
+    #[arg(long, value_name = "DIR")]
+    spec: Option<std::path::PathBuf>,
     /// Number of people in the generated organisation.
     #[arg(long, default_value_t = 1000)]
     people: usize,
@@ -124,7 +128,11 @@ async fn main() -> std::io::Result<()> {
     };
     rate.enabled = !cli.no_rate_limit;
     let started = std::time::Instant::now();
-    let sim = Simulator::builder()
+    let mut builder = Simulator::builder();
+    if let Some(dir) = &cli.spec {
+        builder = builder.spec_dir(dir);
+    }
+    let sim = builder
         .people(cli.people)
         .seed(cli.seed)
         .port(cli.port)

@@ -83,6 +83,7 @@ pub struct SimulatorBuilder {
     webhooks: WebhookConfig,
     churn_per_sec: f64,
     schema: Option<Arc<Schema>>,
+    spec_dir: Option<std::path::PathBuf>,
 }
 
 /// Entry point: `Simulator::builder()`.
@@ -101,6 +102,7 @@ impl Simulator {
             webhooks: WebhookConfig::default(),
             churn_per_sec: 0.0,
             schema: None,
+            spec_dir: None,
         }
     }
 }
@@ -156,15 +158,25 @@ impl SimulatorBuilder {
         self.churn_per_sec = per_sec;
         self
     }
-    /// Serve a different routing table (e.g. one built from the codegen IR).
+    /// Serve a routing table built elsewhere (e.g. [`Schema::from_ir`]).
     pub fn schema(mut self, schema: Arc<Schema>) -> Self {
         self.schema = Some(schema);
+        self
+    }
+    /// Serve what a spec directory (`manifest.yaml` + `openapi/*.yaml`) describes instead of
+    /// this workspace's `specs/pco`.
+    pub fn spec_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.spec_dir = Some(dir.into());
         self
     }
 
     /// Generate the organisation, bind `127.0.0.1:port` and serve.
     pub async fn start(self) -> std::io::Result<RunningSim> {
-        let schema = self.schema.unwrap_or_else(|| Arc::new(Schema::embedded()));
+        let schema = match (self.schema, &self.spec_dir) {
+            (Some(s), _) => s,
+            (None, Some(dir)) => Arc::new(Schema::from_spec_dir(dir).map_err(std::io::Error::other)?),
+            (None, None) => default_schema().map_err(std::io::Error::other)?,
+        };
         let org = generate(
             schema,
             &OrgSpec {
@@ -303,6 +315,16 @@ impl Drop for RunningSim {
         }
         self.task.abort();
     }
+}
+
+/// The schema of this workspace's `specs/pco`, resolved once per process.
+pub fn default_schema() -> Result<Arc<Schema>, crate::schema::SchemaError> {
+    static DEFAULT: std::sync::OnceLock<Arc<Schema>> = std::sync::OnceLock::new();
+    if let Some(s) = DEFAULT.get() {
+        return Ok(s.clone());
+    }
+    let s = Arc::new(Schema::load_default()?);
+    Ok(DEFAULT.get_or_init(|| s).clone())
 }
 
 fn now() -> i64 {

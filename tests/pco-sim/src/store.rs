@@ -184,6 +184,14 @@ impl Org {
                 let slot = t.schema.slot(via).expect("validated");
                 t.referencing(slot, rec.id).to_vec()
             }
+            RelKind::Sampled => {
+                let t = self.table(&r.target).expect("validated");
+                t.records
+                    .iter()
+                    .filter(|x| sampled(rec.id, x.id))
+                    .map(|x| x.id)
+                    .collect()
+            }
             RelKind::Through { join, from, to } => {
                 let j = self.table(join).expect("validated");
                 let (fs, ts) = (j.schema.slot(from).unwrap(), j.schema.slot(to).unwrap());
@@ -214,6 +222,22 @@ impl Org {
         t.index(&rec);
         t.records.push(rec);
         id
+    }
+
+    /// Set a to-one link of a record (generation; no timestamps change).
+    pub fn set_link(&mut self, table: &str, id: u64, slot: usize, to: Option<u64>) {
+        let Some(ti) = self.schema.index(table) else {
+            return;
+        };
+        let t = &mut self.tables[ti];
+        let Ok(pos) = t.records.binary_search_by_key(&id, |r| r.id) else {
+            return;
+        };
+        let mut rec = t.records[pos].clone();
+        rec.links[slot] = to;
+        let old = std::mem::replace(&mut t.records[pos], rec.clone());
+        t.unindex(&old);
+        t.index(&rec);
     }
 
     /// Apply JSON attribute and relation changes to a record; bumps `updated_at` to `now`.
@@ -330,4 +354,14 @@ impl Org {
             .map(|t| (t.schema.name.clone(), t.records.len()))
             .collect()
     }
+}
+
+/// Whether `target` belongs to the sampled to-many relation of `owner` (about one in eight,
+/// the same answer every time).
+fn sampled(owner: u64, target: u64) -> bool {
+    let mut x = owner.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ target;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    x % 8 == 0
 }
