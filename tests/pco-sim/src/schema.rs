@@ -399,16 +399,22 @@ impl Schema {
             let parent = o.parent.clone().ok_or_else(|| err("no parent".into()))?;
             let l = literals(&o.path);
             let slug = l[l.len() - 1].to_string();
-            let pi = idx(&drafts, &parent).ok_or_else(|| err(format!("unknown parent {parent}")))?;
+            let pi =
+                idx(&drafts, &parent).ok_or_else(|| err(format!("unknown parent {parent}")))?;
             let p = &drafts[pi];
-            let known = p.to_one.iter().chain(&p.to_many).any(|(n, _, _)| *n == slug);
+            let known = p
+                .to_one
+                .iter()
+                .chain(&p.to_many)
+                .any(|(n, _, _)| *n == slug);
             if !known {
                 drafts[pi].to_many.push((slug, o.entity.clone(), false));
             }
         }
         // To-many relations: reverse of a to-one, a join, a hidden foreign key (nested paths
         // only) or a sample.
-        let mut resolved: Vec<Vec<(String, String, RelKind, bool)>> = vec![Vec::new(); drafts.len()];
+        let mut resolved: Vec<Vec<(String, String, RelKind, bool)>> =
+            vec![Vec::new(); drafts.len()];
         for i in 0..drafts.len() {
             let me = drafts[i].table.name.clone();
             for (name, target, _) in drafts[i].to_many.clone() {
@@ -456,7 +462,9 @@ impl Schema {
                 } else if nested && !taken {
                     // A nested path the spec has no relationship for: a hidden foreign key on
                     // the child, named after the parent (`group_type`).
-                    drafts[ti].to_one.push((snake_me.clone(), me.clone(), false));
+                    drafts[ti]
+                        .to_one
+                        .push((snake_me.clone(), me.clone(), false));
                     RelKind::Many { via: snake_me }
                 } else {
                     RelKind::Sampled
@@ -494,7 +502,12 @@ impl Schema {
             tables,
             organization: ORGANIZATION
                 .iter()
-                .map(|(m, a)| (m.to_string(), a.iter().map(|(n, t)| (n.to_string(), *t)).collect()))
+                .map(|(m, a)| {
+                    (
+                        m.to_string(),
+                        a.iter().map(|(n, t)| (n.to_string(), *t)).collect(),
+                    )
+                })
                 .collect(),
             by_name,
         };
@@ -581,13 +594,11 @@ impl Schema {
 
     /// The table served at `/{module}/v2/{collection}`.
     pub fn collection(&self, module: &str, collection: &str) -> Option<usize> {
-        self.tables
-            .iter()
-            .position(|t| {
-                t.module == module
-                    && (t.collection.as_deref() == Some(collection)
-                        || t.aliases.iter().any(|a| a == collection))
-            })
+        self.tables.iter().position(|t| {
+            t.module == module
+                && (t.collection.as_deref() == Some(collection)
+                    || t.aliases.iter().any(|a| a == collection))
+        })
     }
 
     /// Whether any table is served under the module.

@@ -174,7 +174,9 @@ impl SimulatorBuilder {
     pub async fn start(self) -> std::io::Result<RunningSim> {
         let schema = match (self.schema, &self.spec_dir) {
             (Some(s), _) => s,
-            (None, Some(dir)) => Arc::new(Schema::from_spec_dir(dir).map_err(std::io::Error::other)?),
+            (None, Some(dir)) => {
+                Arc::new(Schema::from_spec_dir(dir).map_err(std::io::Error::other)?)
+            }
             (None, None) => default_schema().map_err(std::io::Error::other)?,
         };
         let org = generate(
