@@ -30,6 +30,7 @@ PG = "postgres://postgres@127.0.0.1:5432"
 APP_ID, SECRET = "sim-app-id", "sim-secret"
 
 COMMANDS = []  # (label, command line) in the order run
+NOTES = []
 FAILURES = []
 
 
@@ -209,6 +210,7 @@ def main():
     a = ap.parse_args()
 
     run_id = f"{os.getpid()}"
+    load_start = os.getloadavg()
     rows = {}
     sims = []
     pg_dbs = []
@@ -239,8 +241,11 @@ def main():
             d_eng = run_dlt(a, sim, fresh_pg(name), "dlt → PostgreSQL, the engine's request plan", "engine")
             check_counts("dlt → PostgreSQL (engine plan)", d_eng, truth)
             if d_eng["fetched_all"] != t_pg["fetched_all"] or d_eng["requests"] != t_pg["requests"]:
-                log(f"note: dlt (engine plan) fetched {d_eng['fetched_all']} records in {d_eng['requests']} requests, "
-                    f"Tributary {t_pg['fetched_all']} in {t_pg['requests']}")
+                NOTES.append(f"The like-for-like dlt run did not match Tributary's work: dlt fetched "
+                             f"{d_eng['fetched_all']:,} records in {d_eng['requests']:,} requests, Tributary "
+                             f"{t_pg['fetched_all']:,} in {t_pg['requests']:,} — update ENGINE in bench/dlt/pco_dlt.py "
+                             f"to the engine's current request plan.")
+                log("note: " + NOTES[-1])
         bench_min, full_min = minimal_plans(truth)
         sim.stop()
         for suffix in ("", "-wal", "-shm"):
@@ -326,6 +331,8 @@ def main():
             f"{full_min:,} for the engine's whole entity set (top-level lists at 100/page, the 3 "
             f"people children side-loaded, nested-only lists one page per parent). Tributary used "
             f"{t_sqlite['pages_bench']:,} pages for the 4 entities and {t_sqlite['requests']:,} requests in all.", ""]
+    for n in NOTES:
+        out += [f"**Note:** {n}", ""]
     if t_sqlite["not_done"]:
         out += [f"Tributary entities not `done`: {', '.join(t_sqlite['not_done'])}.", ""]
 
@@ -355,7 +362,9 @@ def main():
         f"git {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}"
         f" (+ uncommitted work of others in the tree)",
         f"- machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-        f"{platform.system()} {platform.release()}, PostgreSQL on 127.0.0.1:5432",
+        f"{platform.system()} {platform.release()}, PostgreSQL on 127.0.0.1:5432; load average "
+        f"{load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (the machine is shared: "
+        f"compare ratios measured in one run, not absolute figures across runs)",
     ]
     if a.dlt_python:
         v = subprocess.run([a.dlt_python, "-c", "import dlt,sys; print(dlt.__version__, sys.version.split()[0])"],
