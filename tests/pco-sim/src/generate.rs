@@ -96,10 +96,11 @@ impl<'a> Attrs<'a> {
         a
     }
 
-    /// Set an attribute if the schema has it.
+    /// Set an attribute if the schema has it, converted to the type the spec declares (a
+    /// hand-tuned value never contradicts the spec).
     pub fn set(&mut self, name: &str, v: Val) -> &mut Self {
         if let Some(i) = self.schema.attr(name) {
-            self.vals[i] = v;
+            self.vals[i] = coerce(v, self.schema.attributes[i].1);
         }
         self
     }
@@ -154,6 +155,33 @@ pub fn fallback(name: &str, ty: AttrType, rng: &mut StdRng) -> Val {
                 Val::Null
             }
         }
+    }
+}
+
+/// Convert a value to the declared type (`null` when it has no sensible conversion).
+pub fn coerce(v: Val, ty: AttrType) -> Val {
+    use crate::value::{format_date, format_ts, parse_date};
+    match (v, ty) {
+        (Val::Null, _) => Val::Null,
+        (Val::Int(i), AttrType::String) => Val::str(i.to_string()),
+        (Val::Float(f), AttrType::String) => Val::str(f.to_string()),
+        (Val::Bool(b), AttrType::String) => Val::str(b.to_string()),
+        (Val::Ts(t), AttrType::String) => Val::str(format_ts(t)),
+        (Val::Date(d), AttrType::String) => Val::str(format_date(d)),
+        (Val::Str(s), AttrType::Int) => s.parse().map_or(Val::Null, Val::Int),
+        (Val::Str(s), AttrType::Decimal) => s.parse().map_or(Val::Null, Val::Float),
+        (Val::Str(s), AttrType::DateTime) => parse_ts(&s).map_or(Val::Null, Val::Ts),
+        (Val::Str(s), AttrType::Date) => parse_date(&s).map_or(Val::Null, Val::Date),
+        (Val::Str(s), AttrType::Bool) => match &*s {
+            "true" => Val::Bool(true),
+            "false" => Val::Bool(false),
+            _ => Val::Null,
+        },
+        (Val::Int(i), AttrType::Decimal) => Val::Float(i as f64),
+        (Val::Ts(t), AttrType::Date) => Val::Date(t.div_euclid(DAY) as i32),
+        (Val::Date(d), AttrType::DateTime) => Val::Ts(d as i64 * DAY),
+        (Val::Json(j), AttrType::String) => Val::Str(j),
+        (v, _) => v,
     }
 }
 

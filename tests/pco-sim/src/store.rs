@@ -363,5 +363,5 @@ fn sampled(owner: u64, target: u64) -> bool {
     x ^= x >> 31;
     x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x ^= x >> 29;
-    x % 8 == 0
+    x.is_multiple_of(8)
 }
