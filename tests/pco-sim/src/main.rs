@@ -159,7 +159,11 @@ async fn main() -> std::io::Result<()> {
         })
         .churn(cli.churn)
         .start()
-        .await?;
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("pco-sim: {e}");
+            std::process::exit(2);
+        });
     let people = sim.org().count("Person");
     tracing::info!(
         people,

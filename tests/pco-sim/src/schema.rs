@@ -262,7 +262,7 @@ impl Schema {
     pub fn from_spec_dir(dir: &Path) -> Result<Self, SchemaError> {
         let (adapter, _) = tributary_codegen::resolve_dir(dir).map_err(|d| SchemaError::Spec {
             dir: dir.to_path_buf(),
-            message: format!("{d:?}"),
+            message: d.to_string(),
         })?;
         Self::from_ir(&adapter)
     }
