@@ -5,8 +5,9 @@
 //! (rotating) refresh token twice, and the rotated token is saved to the [`TokenStore`] before
 //! the new access token is handed out.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -63,9 +64,10 @@ impl Auth {
 
 /// One organisation's OAuth 2 credentials; clones share tokens and the refresh lock.
 ///
-/// Build one per organisation and share it between every client of that organisation:
-/// single-flight refresh holds per `OAuth` value. Separate handles (or processes) on the same
-/// store stay safe as long as the store is read before each refresh, which this type does.
+/// Share one per organisation between clients where possible. Refresh is single-flight per
+/// organisation within the process even across separate handles (a process-wide lock per
+/// `org`), and the store is re-read under that lock before each refresh, so a token another
+/// handle already rotated is adopted instead of being sent again.
 #[derive(Clone)]
 pub struct OAuth {
     inner: Arc<Inner>,
@@ -79,6 +81,24 @@ struct Inner {
     store: Arc<dyn TokenStore>,
     margin: chrono::Duration,
     state: Mutex<State>,
+    /// Shared by every handle of the same organisation in this process.
+    org_lock: Arc<Mutex<()>>,
+}
+
+/// The process-wide refresh lock of `org`.
+fn org_lock(org: &str) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<std::sync::Mutex<HashMap<String, Weak<Mutex<()>>>>> = OnceLock::new();
+    let mut locks = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(lock) = locks.get(org).and_then(Weak::upgrade) {
+        return lock;
+    }
+    locks.retain(|_, w| w.strong_count() > 0);
+    let lock = Arc::new(Mutex::new(()));
+    locks.insert(org.to_owned(), Arc::downgrade(&lock));
+    lock
 }
 
 #[derive(Default)]
@@ -128,9 +148,11 @@ impl OAuth {
         client_secret: impl Into<String>,
         store: Arc<dyn TokenStore>,
     ) -> Self {
+        let org = org.into();
         Self {
             inner: Arc::new(Inner {
-                org: org.into(),
+                org_lock: org_lock(&org),
+                org,
                 client_id: client_id.into(),
                 client_secret: SecretString::from(client_secret.into()),
                 token_url: None,
@@ -163,6 +185,7 @@ impl OAuth {
                 store: shared.store.clone(),
                 margin: shared.margin,
                 state: Mutex::new(State::default()),
+                org_lock: shared.org_lock.clone(),
             },
         };
         f(&mut inner);
@@ -258,6 +281,7 @@ impl OAuth {
         stale: Option<&SecretString>,
     ) -> Result<(), Error> {
         let org = self.inner.org.as_str();
+        let _org_guard = self.inner.org_lock.lock().await;
         // Another handle or process may have rotated already: adopt its tokens rather than
         // sending a refresh token that is already burned.
         if let Some(stored) = self

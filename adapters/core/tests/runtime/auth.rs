@@ -363,3 +363,39 @@ async fn pat_sends_basic_auth() {
     let v: serde_json::Value = client.get("/people/v2/me", &Query::new()).await.unwrap();
     assert_eq!(v["auth"], "Basic YXBwOnB3");
 }
+
+/// Separate handles of one organisation (e.g. two clients built independently) still refresh
+/// once between them.
+#[tokio::test]
+async fn refresh_is_single_flight_across_handles_of_one_org() {
+    let sim = OAuthSim::new("access-secret-0", "refresh-secret-0");
+    let base = oauth_server(sim.clone()).await;
+    let store = Arc::new(MemoryTokenStore::with(
+        "org-shared",
+        tokens(
+            "access-secret-0",
+            "refresh-secret-0",
+            chrono::Duration::seconds(10),
+        ),
+    ));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let oauth = OAuth::new("org-shared", CLIENT_ID, CLIENT_SECRET, store.clone());
+            let client = Client::builder(&base, Auth::OAuth(oauth))
+                .retry(fast_retry(3))
+                .build()
+                .unwrap();
+            tokio::spawn(async move {
+                let _: serde_json::Value = client
+                    .get("/people/v2/people", &Query::new())
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(sim.refreshes(), 1);
+    assert_no_reuse(&sim);
+}
