@@ -25,7 +25,8 @@ impl<const N: usize> Levels<N> {
     }
 }
 
-const fn str_eq(a: &str, b: &str) -> bool {
+/// String equality usable in `const` context (`==` on `str` is not `const`).
+pub const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
@@ -64,9 +65,11 @@ const fn deps_placed<const N: usize>(
     while r < rels.len() {
         if rels[r].dependency as u8 == dependency as u8
             && let Some(t) = index_of(entities, rels[r].target)
-                && t != entity && placed[t] >= level {
-                    return false;
-                }
+            && t != entity
+            && placed[t] >= level
+        {
+            return false;
+        }
         r += 1;
     }
     true
@@ -83,9 +86,10 @@ const fn unplaced_hard_dep<const N: usize>(
     while r < rels.len() {
         if matches!(rels[r].dependency, Dependency::Hard)
             && let Some(t) = index_of(entities, rels[r].target)
-                && placed[t] == usize::MAX {
-                    return t;
-                }
+            && placed[t] == usize::MAX
+        {
+            return t;
+        }
         r += 1;
     }
     entity

@@ -10,7 +10,8 @@ use tributary_pco::{Email, Person};
 
 fn recorded_dir() -> PathBuf {
     // The workspace root's sibling `shared/` (CI lays a copy beside the clone).
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/pco-recorded");
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/pco-recorded");
     assert!(
         dir.is_dir(),
         "recorded PCO responses not found at {} — the tests need ../shared beside the repository",
@@ -22,16 +23,28 @@ fn recorded_dir() -> PathBuf {
 /// (file, uri, body) of every recorded JSON response with a `data` member.
 fn bodies() -> Vec<(String, String, Value)> {
     let mut out = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(recorded_dir()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(recorded_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     for file in files {
-        let cassette: Value = serde_norway::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let cassette: Value =
+            serde_norway::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         for it in cassette["interactions"].as_array().unwrap() {
-            let body = it["response"]["body"]["string"].as_str().unwrap_or_default();
-            let Ok(doc) = serde_json::from_str::<Value>(body) else { continue };
+            let body = it["response"]["body"]["string"]
+                .as_str()
+                .unwrap_or_default();
+            let Ok(doc) = serde_json::from_str::<Value>(body) else {
+                continue;
+            };
             if doc.get("data").is_some() {
                 let uri = it["request"]["uri"].as_str().unwrap_or_default().to_owned();
-                out.push((file.file_name().unwrap().to_string_lossy().into_owned(), uri, doc));
+                out.push((
+                    file.file_name().unwrap().to_string_lossy().into_owned(),
+                    uri,
+                    doc,
+                ));
             }
         }
     }
@@ -40,8 +53,13 @@ fn bodies() -> Vec<(String, String, Value)> {
 
 fn assert_lossless(original: &Value, reserialised: &Value, at: &str) {
     for part in ["attributes", "relationships"] {
-        let (Some(orig), Some(back)) = (original[part].as_object(), reserialised[part].as_object()) else {
-            assert!(original[part].is_null() || original[part].as_object().is_some_and(|m| m.is_empty()), "{at}: {part} lost");
+        let (Some(orig), Some(back)) = (original[part].as_object(), reserialised[part].as_object())
+        else {
+            assert!(
+                original[part].is_null()
+                    || original[part].as_object().is_some_and(|m| m.is_empty()),
+                "{at}: {part} lost"
+            );
             continue;
         };
         for (k, v) in orig {
@@ -61,20 +79,28 @@ fn every_recorded_person_parses_without_loss() {
             one => vec![one.clone()],
         };
         for item in items.iter().filter(|i| i["type"] == "Person") {
-            let p: Resource<Person> = serde_json::from_value(item.clone()).unwrap_or_else(|e| panic!("{at}: {e}"));
+            let p: Resource<Person> =
+                serde_json::from_value(item.clone()).unwrap_or_else(|e| panic!("{at}: {e}"));
             assert_lossless(item, &serde_json::to_value(&p).unwrap(), &at);
             people += 1;
         }
         // The whole document decodes too, and included emails resolve to the typed entity.
         if doc["data"].is_array() {
-            let d: Document<Vec<Resource<Person>>> = serde_json::from_value(doc.clone()).unwrap_or_else(|e| panic!("{at}: {e}"));
+            let d: Document<Vec<Resource<Person>>> =
+                serde_json::from_value(doc.clone()).unwrap_or_else(|e| panic!("{at}: {e}"));
             for e in d.included_of::<Email>() {
                 let e = e.unwrap_or_else(|err| panic!("{at}: included Email: {err}"));
-                assert!(e.attributes.address.is_some(), "{at}: email without address");
+                assert!(
+                    e.attributes.address.is_some(),
+                    "{at}: email without address"
+                );
                 emails += 1;
             }
         }
     }
-    assert!(people >= 100, "expected the recorded people, parsed {people}");
+    assert!(
+        people >= 100,
+        "expected the recorded people, parsed {people}"
+    );
     assert!(emails > 0, "expected included emails in the recordings");
 }

@@ -334,7 +334,7 @@ pub fn expand(model: &ManifestModel) -> TokenStream {
             )
             .replace(" :: ", "::");
             unique_checks.push(quote! {
-                if __tributary_str_eq(__TRIBUTARY_ENTITIES[#i].name, __TRIBUTARY_ENTITIES[#j].name) {
+                if ::tributary_core::graph::str_eq(__TRIBUTARY_ENTITIES[#i].name, __TRIBUTARY_ENTITIES[#j].name) {
                     ::core::panic!("{}", #message);
                 }
             });
@@ -345,20 +345,6 @@ pub fn expand(model: &ManifestModel) -> TokenStream {
     } else {
         quote! {
             const _: () = {
-                const fn __tributary_str_eq(a: &str, b: &str) -> bool {
-                    let (a, b) = (a.as_bytes(), b.as_bytes());
-                    if a.len() != b.len() {
-                        return false;
-                    }
-                    let mut i = 0;
-                    while i < a.len() {
-                        if a[i] != b[i] {
-                            return false;
-                        }
-                        i += 1;
-                    }
-                    true
-                }
                 #(#unique_checks)*
             };
         }
