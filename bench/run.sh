@@ -11,6 +11,7 @@
 #              scaling at 300 and 1,000 people; writes $TARGET/bench-smoke.md, not BENCHMARKS.md.
 #              Checks that every row runs and prints and that the counts match; no timing checks.
 #   --no-dlt   skip the dlt peer (and its pip install).
+#   BENCH_NO_BUILD=1 [BENCH_BIN_DIR=dir]: skip the cargo build, use existing release binaries.
 #
 # Needs: cargo, python3 (3.9+), psql + PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres),
 # sqlite3, GNU time (/usr/bin/time; installed with apt-get when missing). Builds with
@@ -33,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     --rl-people) rl_people="$2"; shift 2 ;;
     --rl-period) rl_period="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -51,8 +52,15 @@ for tool in psql sqlite3 python3 cargo; do
 done
 pg_isready -q -h 127.0.0.1 -p 5432 || { echo "bench: PostgreSQL is not accepting connections on 127.0.0.1:5432" >&2; exit 2; }
 
-echo "bench: cargo build --release -p tributary-engine -p pco-sim (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
-cargo build --release --quiet -p tributary-engine -p pco-sim >&2
+bin="$CARGO_TARGET_DIR/release"
+if [[ -n "${BENCH_NO_BUILD:-}" ]]; then
+  # Use binaries built elsewhere (e.g. from a clean `git archive` of a commit): BENCH_BIN_DIR.
+  bin="${BENCH_BIN_DIR:-$bin}"
+  echo "bench: BENCH_NO_BUILD set; using $bin/tributary and $bin/pco-sim as they are" >&2
+else
+  echo "bench: cargo build --release -p tributary-engine -p pco-sim (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
+  cargo build --release --quiet -p tributary-engine -p pco-sim >&2
+fi
 
 dlt_args=()
 if [[ $dlt == 1 ]]; then
@@ -70,7 +78,7 @@ trap 'rm -rf "$work"' EXIT
 rc=0
 python3 "$here/driver.py" --mode "$mode" --people "$people" --rl-people "$rl_people" \
   --rl-period "$rl_period" --scale "$scale" --out "$out" --workdir "$work" \
-  --tributary "$CARGO_TARGET_DIR/release/tributary" --sim "$CARGO_TARGET_DIR/release/pco-sim" \
+  --tributary "$bin/tributary" --sim "$bin/pco-sim" \
   --invocation "$invocation" "${dlt_args[@]}" || rc=$?
 echo "bench: $mode run finished in $(( $(date +%s) - started )) s (exit $rc); results in $out" >&2
 if [[ $mode == smoke ]]; then
