@@ -6,7 +6,10 @@ use std::time::Instant;
 
 fn main() {
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/pco");
-    let runs = std::env::var("GENERATE_BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(20u32);
+    let runs = std::env::var("GENERATE_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20u32);
     let mut best = f64::MAX;
     let mut total = 0.0;
     let mut lines = 0;
@@ -18,5 +21,9 @@ fn main() {
         total += s;
         lines = g.code.lines().count();
     }
-    println!("generator on specs/pco: {runs} runs, best {:.1} ms, mean {:.1} ms, {lines} lines generated", best * 1e3, total / f64::from(runs) * 1e3);
+    println!(
+        "generator on specs/pco: {runs} runs, best {:.1} ms, mean {:.1} ms, {lines} lines generated",
+        best * 1e3,
+        total / f64::from(runs) * 1e3
+    );
 }
