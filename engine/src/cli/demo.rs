@@ -17,6 +17,12 @@ pub struct Args {
     /// Seed of the simulated data.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Apply Planning Center's rate limit (100 requests / 20 s) in the simulator and client.
+    #[arg(long)]
+    rate_limit: bool,
+    /// Page size (default: the API's maximum).
+    #[arg(long)]
+    per_page: Option<u32>,
     /// The database to sync into.
     #[arg(long, default_value = "tributary.db")]
     database_url: String,
@@ -25,12 +31,13 @@ pub struct Args {
 pub async fn run(args: Args, json: bool) -> Result<u8, Failure> {
     let manifest = registry::adapter("pco")
         .ok_or_else(|| anyhow::anyhow!("the pco adapter is not registered in this build"))?;
-    let sim = pco_sim::Simulator::builder()
+    let mut builder = pco_sim::Simulator::builder()
         .people(args.people)
-        .seed(args.seed)
-        .start()
-        .await
-        .context("starting the simulator")?;
+        .seed(args.seed);
+    if !args.rate_limit {
+        builder = builder.no_rate_limit();
+    }
+    let sim = builder.start().await.context("starting the simulator")?;
     if !json {
         println!(
             "simulated organisation: {} people at {} (seed {})",
@@ -54,7 +61,11 @@ pub async fn run(args: Args, json: bool) -> Result<u8, Failure> {
         Some(c) => c.auth(),
         None => sim_auth(),
     };
-    let client = Client::new(&sim.base_url(), auth)?;
+    let mut client = Client::builder(&sim.base_url(), auth);
+    if !args.rate_limit {
+        client = client.rate_limiter(std::sync::Arc::new(tributary_core::ratelimit::Unlimited));
+    }
+    let client = client.build()?;
     let started = std::time::Instant::now();
     let summary =
         sync_with_progress(&store, manifest, &client, &SyncOptions::new(org), json).await?;

@@ -83,16 +83,16 @@ impl EntityWorkflow<'_> {
         if let Some(order) = stable_order(self.entity) {
             q.set("order", order);
         }
-        // JSON:API servers send to-many linkage only for included relationships; edges need it.
-        let edges = self.entity.canonical.map(|m| m.edges).unwrap_or_default();
-        for edge in edges {
-            let to_many = self
-                .entity
-                .relationships
-                .iter()
-                .any(|r| r.name == edge.relationship && r.to_many);
-            if to_many && self.entity.includes.contains(&edge.relationship) {
-                q.append_list("include", edge.relationship);
+        // JSON:API servers may send relationship linkage only for included relationships;
+        // owners and edges need it, so ask for those the API lets us include.
+        let mapping = self.entity.canonical;
+        let wanted = mapping
+            .iter()
+            .flat_map(|m| m.owner.iter().chain(m.edges))
+            .map(|e| e.relationship);
+        for relationship in wanted {
+            if self.entity.includes.contains(&relationship) {
+                q.append_list("include", relationship);
             }
         }
         q
@@ -198,7 +198,7 @@ impl EntityWorkflow<'_> {
                 match prepare(cx, raw) {
                     Ok(r) => records.push(r),
                     Err(q) => {
-                        tracing::warn!(
+                        tracing::debug!(
                             entity = self.entity.name,
                             id = %q.external_id,
                             reason = %q.reason,
