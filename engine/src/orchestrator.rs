@@ -15,7 +15,7 @@ use crate::error::{EngineError, StoreError};
 use crate::lease::{self, Claim, Fence};
 use crate::runs::{self, EntityRun, RunInfo};
 use crate::store::{PageCounts, Store};
-use crate::workflow::{EntityWorkflow, WorkflowConfig, table_of};
+use crate::workflow::{EntityWorkflow, WorkflowConfig};
 
 /// What a sync reports while it runs.
 #[derive(Debug, Clone, Serialize)]
@@ -310,7 +310,6 @@ async fn run_entity(
         r = workflow.run(&fence) => r,
         r = heartbeat(store, &fence, ttl) => r,
     };
-    let _ = table_of;
     match result {
         Ok(()) => {
             send(Progress::Finished {

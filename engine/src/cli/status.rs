@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use serde_json::json;
-use tributary_engine::{Store, canonical, registry, runs};
+use tributary_engine::{Store, canonical, runs};
 
 use super::config::{Config, pick};
 use super::{Failure, exit};
@@ -32,7 +32,6 @@ pub async fn run(args: Args, config: &Config, json: bool) -> Result<u8, Failure>
         .or_else(|| config.database_url.clone())
         .unwrap_or_else(|| "tributary.db".into());
     let store = Store::connect(&url).await.context("opening the database")?;
-    let _ = registry::adapter(&adapter);
     let latest = runs::latest(&store, &org, &adapter).await?;
     let entities = match &latest {
         Some((id, _, _)) => runs::entity_runs(&store, &org, id).await?,

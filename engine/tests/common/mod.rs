@@ -120,7 +120,6 @@ pub fn cid(prefix: &str, org: &str, entity: &str, id: u64) -> String {
 /// mapping says.
 pub async fn assert_matches_ground_truth(store: &Store, org: &str, sim: &RunningSim) {
     use tributary_engine::canonical::entity;
-    let o = sim.org();
     let tables = [
         ("Person", "person"),
         ("Address", "address"),
@@ -132,6 +131,8 @@ pub async fn assert_matches_ground_truth(store: &Store, org: &str, sim: &Running
     for (sim_table, canon) in tables {
         let t = entity(canon).unwrap();
         let rows = store.rows(org, t).await.unwrap();
+        // The simulator's lock is not held across awaits: compare in a block.
+        let o = sim.org();
         assert_eq!(rows.len(), o.count(sim_table), "{sim_table}: row count");
         let by_id: std::collections::HashMap<&str, &serde_json::Map<String, serde_json::Value>> =
             rows.iter()
@@ -182,6 +183,14 @@ pub async fn assert_matches_ground_truth(store: &Store, org: &str, sim: &Running
         }
     }
     // Edges: owners, primary campuses and household memberships, exactly.
+    let want = expected_edges(org, sim);
+    let got: BTreeSet<_> = store.edges(org).await.unwrap().into_iter().collect();
+    assert_eq!(got.len(), want.len(), "edge count");
+    assert!(got == want, "edges differ from ground truth");
+}
+
+fn expected_edges(org: &str, sim: &RunningSim) -> BTreeSet<(String, String, String)> {
+    let o = sim.org();
     let mut want = BTreeSet::new();
     let pi = o.schema.index("Person").unwrap();
     for p in o.records("Person") {
@@ -209,15 +218,10 @@ pub async fn assert_matches_ground_truth(store: &Store, org: &str, sim: &Running
         let ti = o.schema.index(t).unwrap();
         for r in o.records(t) {
             for p in o.related(ti, r, "person") {
-                want.insert((
-                    cid(prefix, org, t, r.id),
-                    "owned_by".to_owned(),
-                    cid("person", org, "Person", p),
-                ));
+                let target = cid("person", org, "Person", p);
+                want.insert((cid(prefix, org, t, r.id), "owned_by".to_owned(), target));
             }
         }
     }
-    let got: BTreeSet<_> = store.edges(org).await.unwrap().into_iter().collect();
-    assert_eq!(got.len(), want.len(), "edge count");
-    assert!(got == want, "edges differ from ground truth");
+    want
 }
