@@ -207,7 +207,10 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--invocation", default="bench/run.sh")
     ap.add_argument("--workdir", default=tempfile.gettempdir())
+    ap.add_argument("--only", default="tsqlite,tpg,dlt4,dlteng,rl,scale",
+                    help="rows to run: tsqlite, tpg, dlt4, dlteng, rl, scale")
     a = ap.parse_args()
+    only = set(a.only.split(","))
 
     run_id = f"{os.getpid()}"
     load_start = os.getloadavg()
@@ -224,23 +227,27 @@ def main():
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(sqlite_path + suffix):
                 os.unlink(sqlite_path + suffix)
-        t_sqlite = run_tributary(a, sim, sqlite_path, "tributary → SQLite")
-        check_counts("tributary → SQLite", t_sqlite, truth)
-        name = f"bench_trib_{run_id}"
-        pg_dbs.append(name)
-        t_pg = run_tributary(a, sim, fresh_pg(name), "tributary → PostgreSQL")
-        check_counts("tributary → PostgreSQL", t_pg, truth)
-        d_pg = d_eng = None
+        t_sqlite = t_pg = d_pg = d_eng = None
+        if "tsqlite" in only:
+            t_sqlite = run_tributary(a, sim, sqlite_path, "tributary → SQLite")
+            check_counts("tributary → SQLite", t_sqlite, truth)
+        if "tpg" in only:
+            name = f"bench_trib_{run_id}"
+            pg_dbs.append(name)
+            t_pg = run_tributary(a, sim, fresh_pg(name), "tributary → PostgreSQL")
+            check_counts("tributary → PostgreSQL", t_pg, truth)
         if a.dlt_python:
-            name = f"bench_dlt_{run_id}"
-            pg_dbs.append(name)
-            d_pg = run_dlt(a, sim, fresh_pg(name), "dlt → PostgreSQL, the 4 people lists", "bench4")
-            check_counts("dlt → PostgreSQL (4 lists)", d_pg, truth)
-            name = f"bench_dlteng_{run_id}"
-            pg_dbs.append(name)
-            d_eng = run_dlt(a, sim, fresh_pg(name), "dlt → PostgreSQL, the engine's request plan", "engine")
-            check_counts("dlt → PostgreSQL (engine plan)", d_eng, truth)
-            if d_eng["fetched_all"] != t_pg["fetched_all"] or d_eng["requests"] != t_pg["requests"]:
+            if "dlt4" in only:
+                name = f"bench_dlt_{run_id}"
+                pg_dbs.append(name)
+                d_pg = run_dlt(a, sim, fresh_pg(name), "dlt → PostgreSQL, the 4 people lists", "bench4")
+                check_counts("dlt → PostgreSQL (4 lists)", d_pg, truth)
+            if "dlteng" in only:
+                name = f"bench_dlteng_{run_id}"
+                pg_dbs.append(name)
+                d_eng = run_dlt(a, sim, fresh_pg(name), "dlt → PostgreSQL, the engine's request plan", "engine")
+                check_counts("dlt → PostgreSQL (engine plan)", d_eng, truth)
+            if d_eng and t_pg and (d_eng["fetched_all"] != t_pg["fetched_all"] or d_eng["requests"] != t_pg["requests"]):
                 NOTES.append(f"The like-for-like dlt run did not match Tributary's work: dlt fetched "
                              f"{d_eng['fetched_all']:,} records in {d_eng['requests']:,} requests, Tributary "
                              f"{t_pg['fetched_all']:,} in {t_pg['requests']:,} — update ENGINE in bench/dlt/pco_dlt.py "
@@ -253,23 +260,25 @@ def main():
                 os.unlink(sqlite_path + suffix)
 
         # 3. Rate limit on (PCO's 100 requests per window).
-        rl_sim = Sim(a.sim, a.rl_people, ["--rate-limit", "100", "--rate-period", str(a.rl_period)])
-        sims.append(rl_sim)
-        rl_truth = rl_sim.admin("counts")
-        rl_db = os.path.join(a.workdir, f"bench-rl-{run_id}.db")
-        rl = run_tributary(a, rl_sim, rl_db, f"tributary → SQLite, rate limit 100/{a.rl_period}s", rate_limited=True)
-        check_counts("rate-limited tributary", rl, rl_truth)
-        rl_sim.stop()
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(rl_db + suffix):
-                os.unlink(rl_db + suffix)
-        rl["floor"] = math.ceil(rl["requests"] / 100) * a.rl_period
-        rl["bench_min"], rl["full_min"] = minimal_plans(rl_truth)
+        rl = None
+        if "rl" in only:
+            rl_sim = Sim(a.sim, a.rl_people, ["--rate-limit", "100", "--rate-period", str(a.rl_period)])
+            sims.append(rl_sim)
+            rl_truth = rl_sim.admin("counts")
+            rl_db = os.path.join(a.workdir, f"bench-rl-{run_id}.db")
+            rl = run_tributary(a, rl_sim, rl_db, f"tributary → SQLite, rate limit 100/{a.rl_period}s", rate_limited=True)
+            check_counts("rate-limited tributary", rl, rl_truth)
+            rl_sim.stop()
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(rl_db + suffix):
+                    os.unlink(rl_db + suffix)
+            rl["floor"] = math.ceil(rl["requests"] / 100) * a.rl_period
+            rl["bench_min"], rl["full_min"] = minimal_plans(rl_truth)
 
         # 4. Scaling: Tributary's peak RSS (SQLite) by organisation size.
         scale = []
-        for n in [int(x) for x in a.scale.split(",") if x.strip()]:
-            if n == a.people:
+        for n in [int(x) for x in a.scale.split(",") if x.strip()] if "scale" in only else []:
+            if n == a.people and t_sqlite:
                 scale.append((n, t_sqlite))
                 continue
             s = Sim(a.sim, n, ["--no-rate-limit"])
@@ -301,42 +310,47 @@ def main():
     head = ("| run | entities synced | records in the 4 tables | records fetched (all) | HTTP requests | "
             "wall s | CPU s (user+sys) | peak RSS MiB | records/s (4 tables ÷ wall) | check |\n"
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    n_ent = len(t_sqlite["entities"]) or "?"
+    anyt = t_sqlite or t_pg
+    n_ent = len(anyt["entities"]) if anyt else "?"
     t_scope = f"all {n_ent} of the engine's plan"
     out = [f"### 1–2. Throughput, rate limit off — {a.people:,} people", "", head,
            line("Tributary → SQLite", t_sqlite, t_scope),
            line("Tributary → PostgreSQL", t_pg, t_scope),
            line("dlt rest_api → PostgreSQL", d_eng, "the engine's request plan (same lists, same records)"),
            line("dlt rest_api → PostgreSQL (4 lists)", d_pg, "people, addresses, emails, phone_numbers"), ""]
-    if d_pg:
-        thr = lambda m, k: m[k] / m["wall"]
-        def ratios(title, d, key, what):
-            return [f"**{title}**", "",
-                    "| measure | Tributary | dlt | Tributary/dlt | target |", "| --- | ---: | ---: | ---: | --- |",
-                    f"| wall s | {fmt(t_pg['wall'], 2)} | {fmt(d['wall'], 2)} | {fmt(ratio(t_pg['wall'], d['wall']), 3)} | ≤ 0.1 |",
-                    f"| throughput, {what} records/s | {fmt(thr(t_pg, key), 0)} | {fmt(thr(d, key), 0)} | {fmt(ratio(thr(t_pg, key), thr(d, key)), 2)} | ≥ 10 |",
-                    f"| CPU s | {fmt(t_pg['cpu'], 2)} | {fmt(d['cpu'], 2)} | {fmt(ratio(t_pg['cpu'], d['cpu']), 3)} | |",
-                    f"| peak RSS MiB | {fmt(t_pg['rss_mib'])} | {fmt(d['rss_mib'])} | {fmt(ratio(t_pg['rss_mib'], d['rss_mib']), 3)} | ≤ 0.25 |",
-                    f"| HTTP requests | {t_pg['requests']:,} | {d['requests']:,} | {fmt(ratio(t_pg['requests'], d['requests']), 2)} | |",
-                    f"| wall s, Tributary on SQLite | {fmt(t_sqlite['wall'], 2)} | {fmt(d['wall'], 2)} | {fmt(ratio(t_sqlite['wall'], d['wall']), 3)} | |",
-                    ""]
-        out += ratios("Tributary / dlt — like for like: same requests, same records (PostgreSQL, one run)",
-                      d_eng, "fetched_all", "all")
-        out += ratios("Tributary (whole sync) / dlt (the 4 people lists only) — biased against Tributary",
-                      d_pg, "records", "4-table")
-    else:
-        out += ["dlt peer: not run (no venv; see the smoke-mode notes).", ""]
-    out += [f"Minimal request plan, rate limit aside: {bench_min:,} requests for the 4 entities "
-            f"(`/people/v2/people?per_page=100&include=addresses,emails,phone_numbers`), "
-            f"{full_min:,} for the engine's whole entity set (top-level lists at 100/page, the 3 "
-            f"people children side-loaded, nested-only lists one page per parent). Tributary used "
-            f"{t_sqlite['pages_bench']:,} pages for the 4 entities and {t_sqlite['requests']:,} requests in all.", ""]
+    thr = lambda m, k: m[k] / m["wall"]
+
+    def ratios(title, t, tname, d, key, what):
+        return [f"**{title}**", "",
+                f"| measure | {tname} | dlt → PostgreSQL | Tributary/dlt | target |", "| --- | ---: | ---: | ---: | --- |",
+                f"| wall s | {fmt(t['wall'], 2)} | {fmt(d['wall'], 2)} | {fmt(ratio(t['wall'], d['wall']), 3)} | ≤ 0.1 |",
+                f"| throughput, {what} records/s | {fmt(thr(t, key), 0)} | {fmt(thr(d, key), 0)} | {fmt(ratio(thr(t, key), thr(d, key)), 2)} | ≥ 10 |",
+                f"| CPU s | {fmt(t['cpu'], 2)} | {fmt(d['cpu'], 2)} | {fmt(ratio(t['cpu'], d['cpu']), 3)} | |",
+                f"| peak RSS MiB | {fmt(t['rss_mib'])} | {fmt(d['rss_mib'])} | {fmt(ratio(t['rss_mib'], d['rss_mib']), 3)} | ≤ 0.25 |",
+                f"| HTTP requests | {t['requests']:,} | {d['requests']:,} | {fmt(ratio(t['requests'], d['requests']), 2)} | |",
+                ""]
+    for t, tname in ((t_pg, "Tributary → PostgreSQL"), (t_sqlite, "Tributary → SQLite")):
+        if t and d_eng:
+            out += ratios(f"{tname} / dlt — like for like: same requests, same records (one run)",
+                          t, tname, d_eng, "fetched_all", "all")
+        if t and d_pg:
+            out += ratios(f"{tname} (whole sync) / dlt (the 4 people lists only) — biased against Tributary",
+                          t, tname, d_pg, "records", "4-table")
+    if not a.dlt_python:
+        out += ["dlt peer: not run (`--no-dlt`).", ""]
+    if anyt:
+        out += [f"Minimal request plan, rate limit aside: {bench_min:,} requests for the 4 entities "
+                f"(`/people/v2/people?per_page=100&include=addresses,emails,phone_numbers`), "
+                f"{full_min:,} for the engine's whole entity set (top-level lists at 100/page, the 3 "
+                f"people children side-loaded, nested-only lists one page per parent). Tributary used "
+                f"{anyt['pages_bench']:,} pages for the 4 entities and {anyt['requests']:,} requests in all.", ""]
     for n in NOTES:
         out += [f"**Note:** {n}", ""]
-    if t_sqlite["not_done"]:
-        out += [f"Tributary entities not `done`: {', '.join(t_sqlite['not_done'])}.", ""]
+    if anyt and anyt["not_done"]:
+        out += [f"Tributary entities not `done`: {', '.join(anyt['not_done'])}.", ""]
 
-    out += [f"### 3. Rate limit on — {a.rl_people:,} people, simulator at 100 requests / {a.rl_period} s", "",
+    if rl:
+      out += [f"### 3. Rate limit on — {a.rl_people:,} people, simulator at 100 requests / {a.rl_period} s", "",
             "| run | requests | floor s = ceil(requests/100) × period | wall s | wall ÷ floor | 429s (over_limit) | "
             "requests ÷ minimal plan (engine's entities) | requests ÷ minimal plan (4 entities) | check |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -346,7 +360,8 @@ def main():
             f"{fmt(ratio(rl['pages_bench'], rl['bench_min']), 2)} ({rl['pages_bench']:,} pages/{rl['bench_min']:,}) | "
             f"{rl['verified']}; {rl['state']} |", ""]
 
-    out += ["### 4. Scaling — Tributary peak RSS (SQLite, rate limit off)", "",
+    if scale:
+      out += ["### 4. Scaling — Tributary peak RSS (SQLite, rate limit off)", "",
             "| people | records fetched (all) | requests | wall s | peak RSS MiB | RSS ÷ RSS at smallest |",
             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
     base = scale[0][1]["rss_mib"] if scale else None

@@ -23,7 +23,8 @@ cd "$repo"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 case "$CARGO_TARGET_DIR" in /*) ;; *) CARGO_TARGET_DIR="$repo/$CARGO_TARGET_DIR" ;; esac
 
-mode=full people=50000 rl_people=1000 rl_period=20 scale="10000,100000" dlt=1 out=""
+mode=full people=50000 rl_people=1000 rl_period=20 scale="10000,100000" dlt=1 out="" only=""
+invocation="bench/run.sh${*:+ $*}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --people) people="$2"; shift 2 ;;
@@ -34,6 +35,7 @@ while [[ $# -gt 0 ]]; do
     --rl-people) rl_people="$2"; shift 2 ;;
     --rl-period) rl_period="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;   # rows: tsqlite,tpg,dlt4,dlteng,rl,scale
     -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -69,9 +71,8 @@ if [[ $dlt == 1 ]]; then
   [[ -f "$venv/.install-seconds" ]] && dlt_args+=(--dlt-install-seconds "$(cat "$venv/.install-seconds")")
 fi
 
-invocation="bench/run.sh"
-[[ $mode != full ]] && invocation+=" --$mode"
-[[ $mode == full && $people != 50000 ]] && invocation+=" --people $people"
+only_args=()
+[[ -n "$only" ]] && only_args=(--only "$only")
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/tributary-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -79,7 +80,7 @@ rc=0
 python3 "$here/driver.py" --mode "$mode" --people "$people" --rl-people "$rl_people" \
   --rl-period "$rl_period" --scale "$scale" --out "$out" --workdir "$work" \
   --tributary "$bin/tributary" --sim "$bin/pco-sim" \
-  --invocation "$invocation" "${dlt_args[@]}" || rc=$?
+  --invocation "$invocation" "${only_args[@]}" "${dlt_args[@]}" || rc=$?
 echo "bench: $mode run finished in $(( $(date +%s) - started )) s (exit $rc); results in $out" >&2
 if [[ $mode == smoke ]]; then
   # Every row must have printed.
