@@ -447,6 +447,10 @@ impl Schema {
                     .iter()
                     .chain(&drafts[ti].to_many)
                     .any(|(n, _, _)| *n == snake_me);
+                let declared = adapter
+                    .entities
+                    .iter()
+                    .any(|e| e.name == me && e.relationships.iter().any(|r| r.json_name == name));
                 let kind = if let Some(via) = named {
                     RelKind::Many { via: via.clone() }
                 } else if let Some(join) = join {
@@ -459,7 +463,7 @@ impl Schema {
                     }
                 } else if let Some(via) = back.first() {
                     RelKind::Many { via: via.clone() }
-                } else if nested && !taken {
+                } else if nested && !declared && !taken {
                     // A nested path the spec has no relationship for: a hidden foreign key on
                     // the child, named after the parent (`group_type`).
                     drafts[ti]

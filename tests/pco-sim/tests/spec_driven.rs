@@ -313,3 +313,47 @@ async fn every_operation_of_specs_pco_is_served() {
     assert!(served >= 45, "served {served} operations");
     sim.shutdown().await;
 }
+
+#[test]
+fn relationships_of_the_spec_resolve_to_stored_links() {
+    use pco_sim::schema::{RelKind, Schema};
+    let s = Schema::load_default().expect("specs/pco resolves");
+    let kind = |t: &str, r: &str| {
+        s.table(t)
+            .and_then(|t| t.relation(r))
+            .unwrap_or_else(|| panic!("{t}.{r} missing"))
+            .kind
+            .clone()
+    };
+    let many = |via: &str| RelKind::Many { via: via.into() };
+    assert_eq!(kind("Person", "addresses"), many("person"));
+    assert_eq!(kind("Person", "field_data"), many("customizable"));
+    assert_eq!(kind("Person", "notes"), many("person"));
+    assert_eq!(
+        kind("Person", "households"),
+        RelKind::Through {
+            join: "HouseholdMembership".into(),
+            from: "person".into(),
+            to: "household".into()
+        }
+    );
+    assert_eq!(kind("Group", "memberships"), many("group"));
+    assert_eq!(kind("CalendarEvent", "event_instances"), many("event"));
+    assert_eq!(kind("GroupType", "events"), many("group_type"));
+    assert_eq!(kind("List", "people"), RelKind::Sampled);
+    assert!(matches!(kind("Address", "person"), RelKind::One { .. }));
+    assert_eq!(kind("Person", "organization"), RelKind::Org);
+    let person = s.table("Person").unwrap();
+    assert_eq!(person.enums["status"], ["active", "inactive"]);
+    assert!(
+        person.attr("directory_shared_info").is_none(),
+        "?fields-only"
+    );
+    assert!(person.can_include.iter().any(|i| i == "organization"));
+    let subs = s.table("WebhookSubscription").unwrap();
+    assert_eq!(subs.collection.as_deref(), Some("subscriptions"));
+    assert_eq!(
+        s.collection("webhooks", "webhook_subscriptions"),
+        s.index("WebhookSubscription")
+    );
+}
