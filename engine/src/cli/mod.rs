@@ -1,6 +1,7 @@
 //! The `tributary` command line: argument parsing, configuration, exit codes.
 
 mod bench;
+mod codegen;
 mod config;
 mod demo;
 mod graph;
@@ -54,6 +55,8 @@ enum Command {
     Graph(graph::Args),
     /// Measure records/s and peak memory syncing a simulated organisation.
     Bench(bench::Args),
+    /// Generate an adapter (and optionally the canonical model) from specs, for review.
+    Codegen(codegen::Args),
 }
 
 /// An error with the exit code it should produce.
@@ -125,5 +128,6 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Status(args) => status::run(args, &config, cli.json).await,
         Command::Graph(args) => graph::run(args, &config, cli.json),
         Command::Bench(args) => bench::run(args, cli.json).await,
+        Command::Codegen(args) => codegen::run(args, cli.json),
     }
 }
