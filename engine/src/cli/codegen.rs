@@ -26,7 +26,11 @@ pub fn run(args: Args, json: bool) -> Result<u8, Failure> {
     if let Some(spec) = &args.canonical {
         tributary_codegen::canonical::generate_to_dir(spec, &args.out)
             .map_err(|e| Failure::new(exit::USAGE, anyhow::anyhow!("{e}")))?;
-        for f in ["canonical.rs", "canonical.sqlite.sql", "canonical.postgres.sql"] {
+        for f in [
+            "canonical.rs",
+            "canonical.sqlite.sql",
+            "canonical.postgres.sql",
+        ] {
             written.push(args.out.join(f).display().to_string());
         }
     }
