@@ -88,7 +88,7 @@ if [[ $mode == smoke ]]; then
              "Rate limit on" "Scaling"; do
     grep -q "$row" "$out" || { echo "bench smoke: row missing: $row" >&2; rc=1; }
   done
-  [[ $dlt == 1 ]] && { grep -q "Tributary / dlt" "$out" || { echo "bench smoke: ratio table missing" >&2; rc=1; }; }
+  [[ $dlt == 1 ]] && { grep -q "/ dlt — like for like" "$out" || { echo "bench smoke: ratio table missing" >&2; rc=1; }; }
   echo "bench smoke: $([[ $rc == 0 ]] && echo OK || echo FAIL)"
 fi
 exit $rc
