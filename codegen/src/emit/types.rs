@@ -207,7 +207,16 @@ pub fn entity(adapter: &Adapter, e: &Entity) -> TokenStream {
         let dep = dependency(r.dependency);
         quote!(::tributary_core::RelationshipDef { name: #json, target: #target, to_many: #many, dependency: #dep },)
     });
-    let endpoints = adapter.operations.iter().filter(|o| o.entity == e.name).map(|o| {
+    // The operations the manifest chose (list, nested, get) come first, so that
+    // `EntityDef::endpoint(kind)` finds the chosen one; the others follow for completeness.
+    let chosen = [&e.list, &e.nested, &e.get];
+    let mut ops: Vec<_> = adapter
+        .operations
+        .iter()
+        .filter(|o| o.entity == e.name)
+        .collect();
+    ops.sort_by_key(|o| !chosen.iter().any(|c| c.as_deref() == Some(o.id.as_str())));
+    let endpoints = ops.into_iter().map(|o| {
         let id = &o.id;
         let path = &o.path;
         let kind = match o.kind {
