@@ -58,7 +58,7 @@ pub async fn run(args: Args, config: &Config, json: bool) -> Result<u8, Failure>
         }
         for e in &entities {
             println!(
-                "  {:<14} {:<8} pages {:>5}  fetched {:>7}  created {:>7}  updated {:>6}  unchanged {:>7}  quarantined {:>4}",
+                "  {:<20} {:<8} pages {:>5}  fetched {:>7}  created {:>7}  updated {:>6}  unchanged {:>7}  quarantined {:>4}",
                 e.entity,
                 e.state,
                 e.pages,

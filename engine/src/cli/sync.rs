@@ -62,12 +62,12 @@ pub fn print_summary(summary: &SyncSummary) {
         }
     );
     println!(
-        "{:<14} {:<8} {:>7} {:>8} {:>8} {:>8} {:>9} {:>11}",
+        "{:<20} {:<8} {:>7} {:>8} {:>8} {:>8} {:>9} {:>11}",
         "entity", "state", "pages", "fetched", "created", "updated", "unchanged", "quarantined"
     );
     for e in &summary.entities {
         println!(
-            "{:<14} {:<8} {:>7} {:>8} {:>8} {:>8} {:>9} {:>11}",
+            "{:<20} {:<8} {:>7} {:>8} {:>8} {:>8} {:>9} {:>11}",
             e.entity, e.state, e.pages, e.fetched, e.created, e.updated, e.unchanged, e.quarantined
         );
         if let Some(err) = &e.error {
