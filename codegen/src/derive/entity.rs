@@ -518,56 +518,50 @@ pub fn expand(model: &EntityModel) -> TokenStream {
             )
         }
     };
-    let rel_defs = model.relationships.iter().flatten().map(|r| {
-        let (json, target, many) = (&r.json_name, &r.target, r.to_many);
-        let dep = match r.dependency {
-            Dependency::Hard => quote!(::tributary_core::Dependency::Hard),
-            Dependency::Soft => quote!(::tributary_core::Dependency::Soft),
-            Dependency::Ignore => quote!(::tributary_core::Dependency::Ignore),
-        };
-        quote!(::tributary_core::RelationshipDef { name: #json, target: #target, to_many: #many, dependency: #dep },)
+    use crate::emit::def;
+    let relationships = model
+        .relationships
+        .iter()
+        .flatten()
+        .map(|r| {
+            let dep = match r.dependency {
+                Dependency::Hard => quote!(::tributary_core::Dependency::Hard),
+                Dependency::Soft => quote!(::tributary_core::Dependency::Soft),
+                Dependency::Ignore => quote!(::tributary_core::Dependency::Ignore),
+            };
+            def::relationship_def(&r.json_name, &r.target, r.to_many, dep)
+        })
+        .collect();
+    let endpoints = model
+        .endpoints
+        .iter()
+        .map(|e| {
+            let kind = match e.kind {
+                EndpointKind::List => quote!(::tributary_core::EndpointKind::List),
+                EndpointKind::NestedList => quote!(::tributary_core::EndpointKind::NestedList),
+                EndpointKind::Get => quote!(::tributary_core::EndpointKind::Get),
+            };
+            def::endpoint_def(&e.operation_id, kind, &e.path, e.parent.as_deref())
+        })
+        .collect();
+    let entity_impl = def::entity_impl(def::EntityImpl {
+        ty: quote!(#ident),
+        relationships_ty: rel_type,
+        name,
+        json_type,
+        doc,
+        relationships,
+        endpoints,
+        includes: &model.includes,
+        order_by: &model.order_by,
+        query_by: &model.query_by,
+        webhooks: &model.webhook_events,
+        canonical: model.canonical.as_ref().map(|p| quote!(#p)),
     });
-    let endpoints = model.endpoints.iter().map(|e| {
-        let (id, path) = (&e.operation_id, &e.path);
-        let kind = match e.kind {
-            EndpointKind::List => quote!(::tributary_core::EndpointKind::List),
-            EndpointKind::NestedList => quote!(::tributary_core::EndpointKind::NestedList),
-            EndpointKind::Get => quote!(::tributary_core::EndpointKind::Get),
-        };
-        let parent = match &e.parent {
-            Some(p) => quote!(::std::option::Option::Some(#p)),
-            None => quote!(::std::option::Option::None),
-        };
-        quote!(::tributary_core::EndpointDef { operation_id: #id, kind: #kind, path: #path, parent: #parent },)
-    });
-    let (includes, order_by, query_by, webhooks) = (
-        &model.includes,
-        &model.order_by,
-        &model.query_by,
-        &model.webhook_events,
-    );
-    let canonical = match &model.canonical {
-        Some(p) => quote!(::std::option::Option::Some(&#p)),
-        None => quote!(::std::option::Option::None),
-    };
     quote! {
         #rel_struct
 
-        impl ::tributary_core::Entity for #ident {
-            type Relationships = #rel_type;
-            const DEF: ::tributary_core::EntityDef = ::tributary_core::EntityDef {
-                name: #name,
-                json_type: #json_type,
-                doc: #doc,
-                relationships: &[#(#rel_defs)*],
-                endpoints: &[#(#endpoints)*],
-                includes: &[#(#includes),*],
-                order_by: &[#(#order_by),*],
-                query_by: &[#(#query_by),*],
-                canonical: #canonical,
-                webhook_events: &[#(#webhooks),*],
-            };
-        }
+        #entity_impl
     }
 }
 

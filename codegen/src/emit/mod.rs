@@ -3,6 +3,7 @@
 //! The output is one file meant for `include!` from an adapter crate's `lib.rs`. It is formatted,
 //! documented and warning-free, and reviewed through insta snapshots.
 
+pub(crate) mod def;
 mod endpoints;
 mod mapping;
 mod types;

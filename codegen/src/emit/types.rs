@@ -200,13 +200,14 @@ pub fn entity(adapter: &Adapter, e: &Entity) -> TokenStream {
             pub #f: ::std::option::Option<#ty>,
         }
     });
-    let rel_defs = e.relationships.iter().map(|r| {
-        let json = &r.json_name;
-        let target = r.target_entity.as_deref().unwrap_or(&r.target_type);
-        let many = r.to_many;
-        let dep = dependency(r.dependency);
-        quote!(::tributary_core::RelationshipDef { name: #json, target: #target, to_many: #many, dependency: #dep },)
-    });
+    let rel_defs = e
+        .relationships
+        .iter()
+        .map(|r| {
+            let target = r.target_entity.as_deref().unwrap_or(&r.target_type);
+            super::def::relationship_def(&r.json_name, target, r.to_many, dependency(r.dependency))
+        })
+        .collect();
     // The operations the manifest chose (list, nested, get) come first, so that
     // `EntityDef::endpoint(kind)` finds the chosen one; the others follow for completeness.
     let chosen = [&e.list, &e.nested, &e.get];
@@ -216,30 +217,33 @@ pub fn entity(adapter: &Adapter, e: &Entity) -> TokenStream {
         .filter(|o| o.entity == e.name)
         .collect();
     ops.sort_by_key(|o| !chosen.iter().any(|c| c.as_deref() == Some(o.id.as_str())));
-    let endpoints = ops.into_iter().map(|o| {
-        let id = &o.id;
-        let path = &o.path;
-        let kind = match o.kind {
-            crate::ir::OperationKind::List => quote!(::tributary_core::EndpointKind::List),
-            crate::ir::OperationKind::NestedList => quote!(::tributary_core::EndpointKind::NestedList),
-            crate::ir::OperationKind::Get => quote!(::tributary_core::EndpointKind::Get),
-        };
-        let parent = match &o.parent {
-            Some(p) => quote!(::std::option::Option::Some(#p)),
-            None => quote!(::std::option::Option::None),
-        };
-        quote!(::tributary_core::EndpointDef { operation_id: #id, kind: #kind, path: #path, parent: #parent },)
+    let endpoints = ops
+        .into_iter()
+        .map(|o| {
+            let kind = match o.kind {
+                crate::ir::OperationKind::List => quote!(::tributary_core::EndpointKind::List),
+                crate::ir::OperationKind::NestedList => {
+                    quote!(::tributary_core::EndpointKind::NestedList)
+                }
+                crate::ir::OperationKind::Get => quote!(::tributary_core::EndpointKind::Get),
+            };
+            super::def::endpoint_def(&o.id, kind, &o.path, o.parent.as_deref())
+        })
+        .collect();
+    let entity_impl = super::def::entity_impl(super::def::EntityImpl {
+        ty: quote!(#name),
+        relationships_ty: quote!(#rel_name),
+        name: &e.name,
+        json_type: &e.json_type,
+        doc: e.doc.lines().next().unwrap_or(""),
+        relationships: rel_defs,
+        endpoints,
+        includes: &e.include,
+        order_by: &e.order_by,
+        query_by: &e.query_by,
+        webhooks: &e.webhooks,
+        canonical: e.canonical.as_ref().map(super::mapping::mapping),
     });
-    let (ename, json_type, doc_line) = (&e.name, &e.json_type, e.doc.lines().next().unwrap_or(""));
-    let (includes, order_by, query_by, webhooks) =
-        (&e.include, &e.order_by, &e.query_by, &e.webhooks);
-    let canonical = match &e.canonical {
-        Some(m) => {
-            let m = super::mapping::mapping(m);
-            quote!(::std::option::Option::Some(&#m))
-        }
-        None => quote!(::std::option::Option::None),
-    };
     let rel_doc = lit_doc(&format!("Relationships of [`{}`].", e.name));
     quote! {
         #doc
@@ -260,20 +264,6 @@ pub fn entity(adapter: &Adapter, e: &Entity) -> TokenStream {
             pub extra: ::tributary_core::__private::serde_json::Map<::std::string::String, ::tributary_core::__private::serde_json::Value>,
         }
 
-        impl ::tributary_core::Entity for #name {
-            type Relationships = #rel_name;
-            const DEF: ::tributary_core::EntityDef = ::tributary_core::EntityDef {
-                name: #ename,
-                json_type: #json_type,
-                doc: #doc_line,
-                relationships: &[#(#rel_defs)*],
-                endpoints: &[#(#endpoints)*],
-                includes: &[#(#includes),*],
-                order_by: &[#(#order_by),*],
-                query_by: &[#(#query_by),*],
-                canonical: #canonical,
-                webhook_events: &[#(#webhooks),*],
-            };
-        }
+        #entity_impl
     }
 }
