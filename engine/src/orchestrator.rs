@@ -77,6 +77,9 @@ pub struct SyncOptions {
     pub workflow: WorkflowConfig,
     /// This worker's lease owner name.
     pub owner: String,
+    /// Entities to sync (plus what they wait for); `None` syncs every mapped entity. A
+    /// resumed run keeps the entity set it started with.
+    pub entities: Option<Vec<String>>,
 }
 
 impl SyncOptions {
@@ -89,8 +92,10 @@ impl SyncOptions {
             workflow: WorkflowConfig {
                 per_page: None,
                 lease_ttl_ms: 30_000,
+                parent_concurrency: 4,
             },
             owner: lease::new_owner(),
+            entities: None,
         }
     }
 }
@@ -104,6 +109,8 @@ pub struct SyncSummary {
     pub state: String,
     /// Every entity run, with counts.
     pub entities: Vec<EntityRun>,
+    /// Entities of the adapter that map onto no canonical table, so are never fetched.
+    pub unmapped: Vec<&'static str>,
 }
 
 /// How an entity ended, as its dependents see it.
@@ -164,7 +171,14 @@ pub async fn sync(
     progress: Option<UnboundedSender<Progress>>,
 ) -> Result<SyncSummary, EngineError> {
     check_manifest(manifest)?;
-    let run = runs::start_or_resume(store, &options.org, manifest, &options.strategy).await?;
+    let plan = crate::workflow::plan::closure(manifest, options.entities.as_deref()).map_err(
+        |reason| EngineError::Manifest {
+            adapter: manifest.adapter.into(),
+            reason,
+        },
+    )?;
+    let run =
+        runs::start_or_resume(store, &options.org, manifest, &options.strategy, &plan).await?;
     let entity_runs = runs::entity_runs(store, &options.org, &run.id).await?;
     if let Some(tx) = &progress {
         let _ = tx.send(Progress::Run {
@@ -217,10 +231,17 @@ pub async fn sync(
     }
     let state = runs::finish(store, &options.org, &run.id).await?;
     let entities = runs::entity_runs(store, &options.org, &run.id).await?;
+    let unmapped = manifest
+        .entities
+        .iter()
+        .filter(|e| crate::workflow::plan::source(manifest, e) == crate::workflow::Source::Unmapped)
+        .map(|e| e.name)
+        .collect();
     Ok(SyncSummary {
         run,
         state,
         entities,
+        unmapped,
     })
 }
 

@@ -59,13 +59,15 @@ fn new_id(prefix: &str) -> String {
 }
 
 /// Picks up the unfinished run of `org_id` through `manifest`, or starts a new one with an
-/// entity run per entity. Failed and skipped entity runs of a resumed run become pending again
-/// and keep their checkpoints.
+/// entity run per entity of `entities` (in the manifest's sync order). Failed and skipped
+/// entity runs of a resumed run become pending again and keep their checkpoints; a resumed run
+/// keeps its own entity set.
 pub async fn start_or_resume(
     store: &Store,
     org_id: &str,
     manifest: &Manifest,
     strategy: &str,
+    entities: &[&str],
 ) -> Result<RunInfo, StoreError> {
     let mut tx = store.begin_write().await?;
     if store.dialect() == Dialect::Postgres {
@@ -118,8 +120,8 @@ pub async fn start_or_resume(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        for (level, entities) in manifest.sync_order.iter().enumerate() {
-            for entity in *entities {
+        for (level, names) in manifest.sync_order.iter().enumerate() {
+            for entity in names.iter().filter(|e| entities.contains(e)) {
                 sqlx::query(
                     "INSERT INTO entity_runs (id, run_id, org_id, adapter, entity, level, state, \
                      updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)",

@@ -16,8 +16,11 @@ use tributary_engine::{Store, canonical, runs};
 
 const ORG: &str = "crash";
 const PER_PAGE: &str = "25";
-/// Entity workflows per process: the most pages one kill can leave in flight.
+/// Entity workflows per process.
 const CONCURRENCY: u64 = 4;
+/// Nested lists: parents whose first page is fetched at once, per workflow. A kill can leave
+/// `CONCURRENCY × PARENTS` pages in flight (fetched, not committed).
+const PARENTS: u64 = 4;
 
 fn spawn(base: &str, db: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tributary"))
@@ -37,6 +40,8 @@ fn spawn(base: &str, db: &str) -> Child {
             "--per-page",
             PER_PAGE,
             "--concurrency",
+            "4",
+            "--parent-concurrency",
             "4",
             "--no-rate-limit",
         ])
@@ -182,9 +187,10 @@ async fn crash_trials(kind: &str, trials: u64, people: usize) {
             reference_counts,
             "trial {trial}: counts differ"
         );
-        // Each kill may lose at most the pages in flight, one per running workflow.
+        // Each kill may lose at most the pages in flight: one per running workflow, or one per
+        // parent being fetched for nested lists.
         assert!(
-            requests <= clean_requests + kills * CONCURRENCY,
+            requests <= clean_requests + kills * CONCURRENCY * PARENTS,
             "trial {trial}: {requests} requests for {kills} kills (clean run: {clean_requests})"
         );
         eprintln!("{kind} trial {trial}: {kills} kills, {requests} requests");

@@ -13,7 +13,7 @@ use tributary_engine::{StoreError, SyncOptions, orchestrator, runs};
 async fn stale_lease_holder_cannot_commit(kind: &str) {
     let db = TestDb::of(kind).await;
     let store = db.store().await;
-    let run = runs::start_or_resume(&store, "org1", &fixture::MANIFEST, "full")
+    let run = runs::start_or_resume(&store, "org1", &fixture::MANIFEST, "full", &["Person"])
         .await
         .unwrap();
     let ers = runs::entity_runs(&store, "org1", &run.id).await.unwrap();
@@ -49,6 +49,8 @@ async fn stale_lease_holder_cannot_commit(kind: &str) {
             done: false,
         },
         fetched: 0,
+        pages: 1,
+        side: Vec::new(),
     };
     let refused = store.commit_page(&a, page(100), 1000).await;
     assert!(

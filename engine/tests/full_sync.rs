@@ -20,6 +20,7 @@ async fn full_sync(kind: &str) {
     let store = db.store().await;
     let client = client(&sim);
     let org = "org_full";
+    let requests_before = sim.stats().requests;
     let started = std::time::Instant::now();
     let summary = orchestrator::sync(
         &store,
@@ -49,6 +50,14 @@ async fn full_sync(kind: &str) {
         );
     }
     assert_matches_ground_truth(&store, org, &sim).await;
+    // Addresses, emails and phone numbers came side-loaded with people: the only requests
+    // are the pages of the three top-level lists.
+    let pages = |n: usize| n.div_ceil(100).max(1) as u64;
+    let plan = {
+        let o = sim.org();
+        pages(o.count("Campus")) + pages(o.count("Household")) + pages(o.count("Person"))
+    };
+    assert_eq!(sim.stats().requests - requests_before, plan, "requests");
 
     // A second full sync finds everything unchanged and writes nothing new.
     let again = orchestrator::sync(
@@ -103,5 +112,33 @@ async fn nested_endpoints_sync_the_same() {
     .unwrap();
     assert_eq!(summary.state, "done", "{summary:#?}");
     assert_matches_ground_truth(&store, "o", &sim).await;
+    sim.shutdown().await;
+}
+
+/// `entities` selects what to sync; what it waits for comes along, nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entity_selection_brings_its_dependencies_only() {
+    let sim = sim(120, 8).await;
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let mut options = SyncOptions::new("o");
+    options.entities = Some(vec!["email".into()]);
+    let summary = orchestrator::sync(&store, &fixture::MANIFEST, &client(&sim), &options, None)
+        .await
+        .unwrap();
+    assert_eq!(summary.state, "done", "{summary:#?}");
+    let mut synced: Vec<&str> = summary.entities.iter().map(|e| e.entity.as_str()).collect();
+    synced.sort_unstable();
+    assert_eq!(synced, ["Email", "Person"]);
+    let emails = sim.org().count("Email") as i64;
+    let email = summary.entities.iter().find(|e| e.entity == "Email");
+    assert_eq!(email.map(|e| e.created), Some(emails));
+    let mut bad = SyncOptions::new("o2");
+    bad.entities = Some(vec!["Pets".into()]);
+    let err = orchestrator::sync(&store, &fixture::MANIFEST, &client(&sim), &bad, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown entity `Pets`"), "{err}");
     sim.shutdown().await;
 }

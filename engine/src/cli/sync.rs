@@ -41,6 +41,13 @@ pub struct Args {
     /// Entity workflows at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// Sync only these entities (comma-separated, e.g. `person,email`) and what they depend
+    /// on; default: every entity with a canonical mapping.
+    #[arg(long, value_delimiter = ',')]
+    entities: Option<Vec<String>>,
+    /// Nested lists: parents fetched at once.
+    #[arg(long, default_value_t = 4)]
+    parent_concurrency: usize,
     /// Do not pace requests (for simulators and servers without rate limits).
     #[arg(long)]
     no_rate_limit: bool,
@@ -73,6 +80,12 @@ pub fn print_summary(summary: &SyncSummary) {
         if let Some(err) = &e.error {
             println!("  {err}");
         }
+    }
+    if !summary.unmapped.is_empty() {
+        println!(
+            "not synced (no canonical mapping in specs/canonical.yaml): {}",
+            summary.unmapped.join(", ")
+        );
     }
 }
 
@@ -137,6 +150,8 @@ pub async fn run(args: Args, config: &Config, json: bool) -> Result<u8, Failure>
     options.concurrency = args.concurrency;
     options.workflow.per_page = args.per_page;
     options.workflow.lease_ttl_ms = args.lease_ttl_ms;
+    options.workflow.parent_concurrency = args.parent_concurrency;
+    options.entities = args.entities;
     let summary = sync_with_progress(&store, manifest, &client, &options, json).await?;
     store.close().await;
     Ok(if summary.state == "done" {

@@ -14,7 +14,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
-pub use page::{Checkpoint, PageCounts, PageWrite, PreparedRecord, Quarantined};
+pub use page::{
+    Checkpoint, PageCounts, PageWrite, PreparedRecord, Quarantined, SideCounts, SideWrite,
+};
 
 use crate::canonical::{self, ColumnType};
 use crate::error::StoreError;

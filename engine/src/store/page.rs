@@ -68,7 +68,29 @@ pub struct PageWrite {
     pub checkpoint: Checkpoint,
     /// Records received in the page.
     pub fetched: usize,
+    /// API pages the write holds (several parents' pages may commit together; 0 for the
+    /// empty write that only moves the checkpoint).
+    pub pages: usize,
+    /// Records of other entities that came with the page (side-loaded with `include=`).
+    pub side: Vec<SideWrite>,
 }
+
+/// The records of one side-loaded entity in a page; they commit with the page and count
+/// towards that entity's run.
+#[derive(Debug, Clone)]
+pub struct SideWrite {
+    /// The side-loaded entity's name, e.g. `Email`.
+    pub entity: String,
+    /// Records that mapped.
+    pub records: Vec<PreparedRecord>,
+    /// Records that did not.
+    pub quarantined: Vec<Quarantined>,
+    /// Records received.
+    pub fetched: usize,
+}
+
+/// What a page changed, per side-loaded entity.
+pub type SideCounts = Vec<(String, u64, PageCounts)>;
 
 /// What a page changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -100,7 +122,7 @@ impl Store {
         fence: &Fence,
         page: PageWrite,
         lease_ttl_ms: i64,
-    ) -> Result<PageCounts, StoreError> {
+    ) -> Result<(PageCounts, SideCounts), StoreError> {
         let mut tx = self.begin_write().await?;
         if self.dialect == super::Dialect::Postgres {
             // As with SQLite's synchronous=NORMAL: an OS crash may roll back the last pages,
@@ -112,58 +134,53 @@ impl Store {
         }
         self.check_fence(&mut tx, fence).await?;
         let now = now_ms();
-        // A page may list a record twice when the remote list shifts; the last copy wins.
-        let mut records: Vec<PreparedRecord> = Vec::with_capacity(page.records.len());
-        let mut index: HashMap<String, usize> = HashMap::new();
-        for r in page.records {
-            match index.get(&r.external_id) {
-                Some(&i) => records[i] = r,
-                None => {
-                    index.insert(r.external_id.clone(), records.len());
-                    records.push(r);
-                }
-            }
-        }
-        let known = self
-            .known_hashes(&mut tx, fence, &page.entity, &records)
+        let counts = self
+            .write_records(
+                &mut tx,
+                fence,
+                &page.entity,
+                page.records,
+                &page.quarantined,
+                now,
+            )
             .await?;
-        let mut counts = PageCounts::default();
-        let mut changed: Vec<&PreparedRecord> = Vec::new();
-        // Only updated records can have edges already: edges commit with their record's link.
-        let mut stale_edges: Vec<&PreparedRecord> = Vec::new();
-        for r in &records {
-            match known.get(&r.external_id) {
-                None => counts.created += 1,
-                Some(h) if *h == r.content_hash => {
-                    counts.unchanged += 1;
-                    continue;
-                }
-                Some(_) => {
-                    counts.updated += 1;
-                    stale_edges.push(r);
-                }
-            }
-            changed.push(r);
-        }
-        self.upsert_rows(&mut tx, &changed).await?;
-        self.delete_edges(&mut tx, fence, &stale_edges).await?;
-        self.insert_edges(&mut tx, fence, &changed, now).await?;
-        self.upsert_links(&mut tx, fence, &page.entity, &records, now)
+        let mut side_counts: SideCounts = Vec::with_capacity(page.side.len());
+        for side in page.side {
+            let c = self
+                .write_records(
+                    &mut tx,
+                    fence,
+                    &side.entity,
+                    side.records,
+                    &side.quarantined,
+                    now,
+                )
+                .await?;
+            // The side-loaded entity's run waits (pending) for this one; its counts grow here,
+            // in the same transaction as its records.
+            sqlx::query(
+                "UPDATE entity_runs SET fetched = fetched + $1, created = created + $2, \
+                 updated = updated + $3, unchanged = unchanged + $4, \
+                 quarantined = quarantined + $5, updated_ms = $6 \
+                 WHERE run_id = $7 AND org_id = $8 AND entity = $9",
+            )
+            .bind(side.fetched as i64)
+            .bind(c.created as i64)
+            .bind(c.updated as i64)
+            .bind(c.unchanged as i64)
+            .bind(c.quarantined as i64)
+            .bind(now)
+            .bind(fence.run_id.clone())
+            .bind(fence.org_id.clone())
+            .bind(side.entity.clone())
+            .execute(&mut *tx)
             .await?;
-        self.write_quarantine(
-            &mut tx,
-            fence,
-            &page.entity,
-            &records,
-            &page.quarantined,
-            now,
-        )
-        .await?;
-        counts.quarantined = page.quarantined.len() as u64;
+            side_counts.push((side.entity, side.fetched as u64, c));
+        }
         let cp = &page.checkpoint;
         let done = cp.done;
         let result = sqlx::query(
-            "UPDATE entity_runs SET cursor_parent = $1, next_offset = $2, pages = pages + 1, \
+            "UPDATE entity_runs SET cursor_parent = $1, next_offset = $2, pages = pages + $16, \
              fetched = fetched + $3, created = created + $4, updated = updated + $5, \
              unchanged = unchanged + $6, quarantined = quarantined + $7, state = $8, \
              finished_ms = $9, lease_expires_ms = $10, updated_ms = $11 \
@@ -184,12 +201,64 @@ impl Store {
         .bind(fence.org_id.clone())
         .bind(fence.epoch)
         .bind(fence.owner.clone())
+        .bind(page.pages as i64)
         .execute(&mut *tx)
         .await?;
         if result.rows_affected() != 1 {
             return Err(fence.lost());
         }
         tx.commit().await?;
+        Ok((counts, side_counts))
+    }
+
+    /// Writes one entity's records of a page: rows, edges, external links, quarantine.
+    async fn write_records(
+        &self,
+        tx: &mut WriteTx,
+        fence: &Fence,
+        entity: &str,
+        page_records: Vec<PreparedRecord>,
+        quarantined: &[Quarantined],
+        now: i64,
+    ) -> Result<PageCounts, StoreError> {
+        // A page may list a record twice when the remote list shifts; the last copy wins.
+        let mut records: Vec<PreparedRecord> = Vec::with_capacity(page_records.len());
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for r in page_records {
+            match index.get(&r.external_id) {
+                Some(&i) => records[i] = r,
+                None => {
+                    index.insert(r.external_id.clone(), records.len());
+                    records.push(r);
+                }
+            }
+        }
+        let known = self.known_hashes(tx, fence, entity, &records).await?;
+        let mut counts = PageCounts::default();
+        let mut changed: Vec<&PreparedRecord> = Vec::new();
+        // Only updated records can have edges already: edges commit with their record's link.
+        let mut stale_edges: Vec<&PreparedRecord> = Vec::new();
+        for r in &records {
+            match known.get(&r.external_id) {
+                None => counts.created += 1,
+                Some(h) if *h == r.content_hash => {
+                    counts.unchanged += 1;
+                    continue;
+                }
+                Some(_) => {
+                    counts.updated += 1;
+                    stale_edges.push(r);
+                }
+            }
+            changed.push(r);
+        }
+        self.upsert_rows(tx, &changed).await?;
+        self.delete_edges(tx, fence, &stale_edges).await?;
+        self.insert_edges(tx, fence, &changed, now).await?;
+        self.upsert_links(tx, fence, entity, &records, now).await?;
+        self.write_quarantine(tx, fence, entity, &records, quarantined, now)
+            .await?;
+        counts.quarantined = quarantined.len() as u64;
         Ok(counts)
     }
 

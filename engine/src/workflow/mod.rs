@@ -1,19 +1,22 @@
-//! One entity's sync under a lease: choose the endpoint, stream pages in a stable order from
-//! the checkpoint, prepare records, commit each page with its checkpoint.
+//! One entity's sync under a lease: choose the endpoint ([`plan`]), stream pages in a stable
+//! order from the checkpoint, prepare records (and the side-loaded children they include),
+//! commit each page with its checkpoint.
 
+pub mod plan;
 mod transform;
 
 use futures::StreamExt;
 use sqlx::Row;
 use tokio::sync::mpsc::UnboundedSender;
-use tributary_core::{Client, EndpointKind, EntityDef, Manifest, Query};
+use tributary_core::{Client, EndpointKind, EntityDef, Manifest, Query, RawPage};
 
+pub use plan::{SideLoad, Source};
 pub use transform::{Context, canonical_id, coerce, normalize_instant, prepare, table_of};
 
 use crate::error::EngineError;
 use crate::lease::Fence;
 use crate::orchestrator::Progress;
-use crate::store::{Checkpoint, PageWrite, Store, sql};
+use crate::store::{Checkpoint, PageWrite, SideWrite, Store, sql};
 
 /// Settings of an entity workflow.
 #[derive(Debug, Clone)]
@@ -22,6 +25,9 @@ pub struct WorkflowConfig {
     pub per_page: Option<u32>,
     /// Lease lifetime, renewed by every page commit.
     pub lease_ttl_ms: i64,
+    /// Nested lists: parents whose first page is fetched at once. A crash re-fetches at most
+    /// this many pages.
+    pub parent_concurrency: usize,
 }
 
 /// The entity workflow.
@@ -83,31 +89,32 @@ impl EntityWorkflow<'_> {
         if let Some(order) = stable_order(self.entity) {
             q.set("order", order);
         }
-        // JSON:API servers may send relationship linkage only for included relationships;
-        // owners and edges need it, so ask for those the API lets us include.
-        let mapping = self.entity.canonical;
-        let wanted = mapping
-            .iter()
-            .flat_map(|m| m.owner.iter().chain(m.edges))
-            .map(|e| e.relationship);
-        for relationship in wanted {
-            if self.entity.includes.contains(&relationship) {
-                q.append_list("include", relationship);
-            }
+        // The manifest's `include:` serves two ends: side-loaded children (no requests of their
+        // own) and relationship linkage, which JSON:API servers may send only for included
+        // relationships and which owners and edges need.
+        for relationship in self.entity.includes {
+            q.append_list("include", relationship);
         }
         q
     }
 
     /// Runs the entity from its checkpoint to the end, committing page by page.
     pub async fn run(&self, fence: &Fence) -> Result<(), EngineError> {
-        let Some(table) = table_of(self.manifest, self.entity.name) else {
-            // Nothing to store: finish with an empty page so the state says so.
-            let done = Checkpoint {
-                done: true,
-                ..Default::default()
-            };
-            self.commit(fence, self.empty(done), None).await?;
-            return Ok(());
+        let source = plan::source(self.manifest, self.entity);
+        let table = table_of(self.manifest, self.entity.name);
+        let (table, parent) = match (source, table) {
+            (Source::List, Some(t)) => (t, None),
+            (Source::Nested { parent }, Some(t)) => (t, Some(parent)),
+            // Side-loaded: the parent's pages committed the records and counted them.
+            // Unmapped: nothing to store. Either way an empty final page records the end.
+            _ => {
+                let done = Checkpoint {
+                    done: true,
+                    ..Default::default()
+                };
+                self.commit(fence, self.empty(done), None).await?;
+                return Ok(());
+            }
         };
         let cx = Context {
             manifest: self.manifest,
@@ -116,19 +123,20 @@ impl EntityWorkflow<'_> {
             org: &fence.org_id,
         };
         let cp = self.checkpoint(fence).await?;
-        if let Some(list) = self.entity.endpoint(EndpointKind::List) {
+        let Some(parent) = parent else {
+            let list = self
+                .entity
+                .endpoint(EndpointKind::List)
+                .ok_or_else(|| self.no_endpoint())?;
             let offset = cp.next_offset.unwrap_or(0);
             self.pages(fence, &cx, list.path.to_owned(), None, offset, true)
                 .await?;
             return Ok(());
-        }
-        let Some(nested) = self.entity.endpoint(EndpointKind::NestedList) else {
-            return Err(EngineError::Manifest {
-                adapter: self.manifest.adapter.into(),
-                reason: format!("entity `{}` has no list endpoint", self.entity.name),
-            });
         };
-        let parent = nested.parent.unwrap_or_default();
+        let nested = self
+            .entity
+            .endpoint(EndpointKind::NestedList)
+            .ok_or_else(|| self.no_endpoint())?;
         let mut parents = self
             .parents(fence, parent, cp.cursor_parent.as_deref())
             .await?;
@@ -139,14 +147,75 @@ impl EntityWorkflow<'_> {
         if parents.is_empty() {
             let done = Checkpoint { done: true, ..cp };
             self.commit(fence, self.empty(done), None).await?;
+            return Ok(());
         }
+        self.nested(fence, &cx, nested.path, parents).await
+    }
+
+    /// Nested lists: the first page of several parents is fetched at once (most parents have
+    /// one page), pages commit in parent order, several per transaction when they are ready
+    /// together; a parent with more pages continues sequentially before the next one commits.
+    async fn nested(
+        &self,
+        fence: &Fence,
+        cx: &Context<'_>,
+        path: &'static str,
+        parents: Vec<(String, i64)>,
+    ) -> Result<(), EngineError> {
         let n = parents.len();
-        for (i, (parent_id, offset)) in parents.into_iter().enumerate() {
-            let path = fill(nested.path, &parent_id);
-            self.pages(fence, &cx, path, Some(parent_id), offset, i + 1 == n)
-                .await?;
+        let width = self.config.parent_concurrency.max(1);
+        let base = self.query();
+        let offset_param = self.manifest.paging.offset_param;
+        let client = self.client;
+        let mut firsts = futures::stream::iter(parents.into_iter().enumerate())
+            .map(|(i, (parent_id, offset))| {
+                let path = fill(path, &parent_id);
+                let mut query = base.clone();
+                query.set(offset_param, offset.to_string());
+                async move {
+                    let page = client.raw_page(&path, &query).await;
+                    (i, parent_id, path, page)
+                }
+            })
+            .buffered(width)
+            .ready_chunks(width);
+        while let Some(batch) = firsts.next().await {
+            let mut write: Option<PageWrite> = None;
+            for (i, parent_id, path, page) in batch {
+                let page = page?;
+                let last = i + 1 == n;
+                let next = page.document.meta.next.map(|n| n.offset as i64);
+                let checkpoint = Checkpoint {
+                    cursor_parent: Some(parent_id.clone()),
+                    next_offset: next,
+                    done: next.is_none() && last,
+                };
+                let this = self.prepare_page(cx, &page, checkpoint);
+                write = Some(match write.take() {
+                    Some(acc) => merge(acc, this),
+                    None => this,
+                });
+                if let Some(next) = next {
+                    // Commit what is ready, then the rest of this parent, page by page.
+                    if let Some(w) = write.take() {
+                        self.commit(fence, w, None).await?;
+                    }
+                    self.pages(fence, cx, path, Some(parent_id), next, last)
+                        .await?;
+                }
+            }
+            if let Some(w) = write {
+                self.commit(fence, w, None).await?;
+            }
         }
         Ok(())
+    }
+
+    fn no_endpoint(&self) -> EngineError {
+        EngineError::Manifest {
+            adapter: self.manifest.adapter.into(),
+            reason: format!("entity `{}` has no list endpoint", self.entity.name),
+        }
     }
 
     /// Parent external ids after `after`, in a stable order, each starting at offset 0.
@@ -192,33 +261,49 @@ impl EntityWorkflow<'_> {
                 next_offset: next,
                 done: next.is_none() && last,
             };
-            let mut records = Vec::with_capacity(page.document.data.len());
-            let mut quarantined = Vec::new();
-            for raw in &page.document.data {
-                match prepare(cx, raw) {
-                    Ok(r) => records.push(r),
-                    Err(q) => {
-                        tracing::debug!(
-                            entity = self.entity.name,
-                            id = %q.external_id,
-                            reason = %q.reason,
-                            "record quarantined"
-                        );
-                        quarantined.push(q);
-                    }
-                }
-            }
-            let write = PageWrite {
-                entity: self.entity.name.to_owned(),
-                fetched: page.document.data.len(),
-                records,
-                quarantined,
-                checkpoint,
-            };
+            let write = self.prepare_page(cx, &page, checkpoint);
             self.commit(fence, write, if parent.is_none() { total } else { None })
                 .await?;
         }
         Ok(())
+    }
+
+    /// Prepares a page's records and those of the children it side-loads.
+    fn prepare_page(&self, cx: &Context<'_>, page: &RawPage, checkpoint: Checkpoint) -> PageWrite {
+        let (records, quarantined) = prepare_all(cx, page.document.data.iter());
+        let side = plan::side_loads(self.manifest, self.entity)
+            .into_iter()
+            .filter_map(|s| {
+                let table = table_of(self.manifest, s.child.name)?;
+                let cx = Context {
+                    entity: s.child,
+                    table,
+                    ..*cx
+                };
+                let included = page
+                    .document
+                    .included
+                    .iter()
+                    .filter(|r| r.kind == s.child.json_type);
+                let fetched = included.clone().count();
+                let (records, quarantined) = prepare_all(&cx, included);
+                Some(SideWrite {
+                    entity: s.child.name.to_owned(),
+                    records,
+                    quarantined,
+                    fetched,
+                })
+            })
+            .collect();
+        PageWrite {
+            entity: self.entity.name.to_owned(),
+            fetched: page.document.data.len(),
+            pages: 1,
+            records,
+            quarantined,
+            checkpoint,
+            side,
+        }
     }
 
     async fn commit(
@@ -229,7 +314,7 @@ impl EntityWorkflow<'_> {
     ) -> Result<(), EngineError> {
         let fetched = write.fetched as u64;
         let done = write.checkpoint.done;
-        let counts = self
+        let (counts, side) = self
             .store
             .commit_page(fence, write, self.config.lease_ttl_ms)
             .await?;
@@ -242,6 +327,18 @@ impl EntityWorkflow<'_> {
                 total,
                 done,
             });
+            for (entity, fetched, counts) in side {
+                let Some(child) = self.manifest.entity(&entity) else {
+                    continue;
+                };
+                let _ = tx.send(Progress::Page {
+                    entity: child.name,
+                    fetched,
+                    counts,
+                    total: None,
+                    done: false,
+                });
+            }
         }
         Ok(())
     }
@@ -253,6 +350,55 @@ impl EntityWorkflow<'_> {
             quarantined: Vec::new(),
             checkpoint,
             fetched: 0,
+            pages: 0,
+            side: Vec::new(),
         }
     }
+}
+
+/// Prepares records, splitting those that map from those to quarantine.
+fn prepare_all<'r>(
+    cx: &Context<'_>,
+    raws: impl Iterator<Item = &'r tributary_core::RawResource>,
+) -> (
+    Vec<crate::store::PreparedRecord>,
+    Vec<crate::store::Quarantined>,
+) {
+    let mut records = Vec::new();
+    let mut quarantined = Vec::new();
+    for raw in raws {
+        match prepare(cx, raw) {
+            Ok(r) => records.push(r),
+            Err(q) => {
+                tracing::debug!(
+                    entity = cx.entity.name,
+                    id = %q.external_id,
+                    reason = %q.reason,
+                    "record quarantined"
+                );
+                quarantined.push(q);
+            }
+        }
+    }
+    (records, quarantined)
+}
+
+/// One transaction for pages that are ready together; the later checkpoint wins.
+fn merge(mut acc: PageWrite, next: PageWrite) -> PageWrite {
+    acc.records.extend(next.records);
+    acc.quarantined.extend(next.quarantined);
+    acc.fetched += next.fetched;
+    acc.pages += next.pages;
+    acc.checkpoint = next.checkpoint;
+    for s in next.side {
+        match acc.side.iter_mut().find(|a| a.entity == s.entity) {
+            Some(a) => {
+                a.records.extend(s.records);
+                a.quarantined.extend(s.quarantined);
+                a.fetched += s.fetched;
+            }
+            None => acc.side.push(s),
+        }
+    }
+    acc
 }

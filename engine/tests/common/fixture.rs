@@ -175,6 +175,9 @@ static PHONE: CanonicalMapping = CanonicalMapping {
 const PERSON_RELS: &[RelationshipDef] = &[
     rel("primary_campus", "Campus", false, Dependency::Soft),
     rel("households", "Household", true, Dependency::Soft),
+    rel("addresses", "Address", true, Dependency::Ignore),
+    rel("emails", "Email", true, Dependency::Ignore),
+    rel("phone_numbers", "PhoneNumber", true, Dependency::Ignore),
 ];
 const OWNED: &[RelationshipDef] = &[rel("person", "Person", false, Dependency::Hard)];
 
@@ -201,7 +204,8 @@ const PAGING: Paging = Paging {
     default_per_page: 25,
 };
 
-/// Every entity on a top-level list endpoint.
+/// As PCO's: people's addresses, emails and phone numbers side-loaded with `include=` (their
+/// own lists exist but are not needed); campuses, households, people on top-level lists.
 pub static MANIFEST: Manifest = BASE;
 
 const BASE: Manifest = Manifest {
@@ -220,7 +224,7 @@ const BASE: Manifest = Manifest {
             "Person",
             PERSON_RELS,
             &[list("/people/v2/people")],
-            &["households", "addresses"],
+            &["households", "addresses", "emails", "phone_numbers"],
             &PERSON,
         ),
         entity(
@@ -249,7 +253,8 @@ const BASE: Manifest = Manifest {
     validate,
 };
 
-/// Emails and phone numbers through their nested per-person endpoints.
+/// Nothing side-loaded: addresses on their top-level list, emails and phone numbers through
+/// their nested per-person endpoints.
 pub static NESTED: Manifest = Manifest {
     entities: &[
         entity("Campus", &[], &[list("/people/v2/campuses")], &[], &CAMPUS),

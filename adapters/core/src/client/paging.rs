@@ -52,6 +52,24 @@ fn next_offset<T>(
 }
 
 impl Client {
+    /// Fetches the one page of a list endpoint at the query's `offset` (0 if unset), as raw
+    /// resources. For callers that schedule pages themselves, e.g. many small nested lists
+    /// at once.
+    pub async fn raw_page(&self, path: &str, query: &Query) -> Result<super::RawPage, Error> {
+        let offset = query
+            .get("offset")
+            .and_then(|o| o.parse().ok())
+            .unwrap_or(0u64);
+        let (offset, url, document) = self.fetch_page(path, query, offset).await?;
+        // Refuse a page whose `next` does not advance here, as the streams do.
+        next_offset(&document, &url, offset)?;
+        Ok(super::RawPage {
+            url,
+            offset,
+            document,
+        })
+    }
+
     async fn fetch_page<T: DeserializeOwned>(
         &self,
         path: &str,
