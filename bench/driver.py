@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark driver for issue 6 (called by bench/run.sh; standard library only).
 
-Starts the PCO simulator (release build) as its own process, runs `tributary sync` into SQLite and
-PostgreSQL and the dlt peer (bench/dlt/pco_dlt.py) into PostgreSQL against the same simulator,
-measures each process from outside with GNU time (wall, user+sys CPU, peak RSS), checks the
-record counts in the databases against the simulator's ground truth, then runs the rate-limit and
-scaling rows, prints a results table and writes it (with the exact commands) to a Markdown file.
+Starts the PCO simulator (release build) as its own process and runs, against the same simulator:
+`tributary sync --entities person,address,email,phone_number` into SQLite and into PostgreSQL,
+the dlt peer (bench/dlt/pco_dlt.py, the same four entities) into PostgreSQL, and Tributary's
+whole sync (every mapped entity) into SQLite. Each process is measured from outside with GNU time
+(wall, user+sys CPU, peak RSS); the simulator's own CPU time is read from /proc; the record counts
+in the databases are checked against the simulator's ground truth. Then the rate-limit and
+scaling rows run; the driver prints a results table and writes it (with the exact commands) to a
+Markdown file.
 """
 import argparse
 import datetime
@@ -22,12 +25,17 @@ import time
 import urllib.request
 
 BENCH = ["Person", "Address", "Email", "PhoneNumber"]
+# `tributary sync --entities` for the headline rows (same entities as the dlt peer's 4 lists).
+BENCH_SELECTION = "person,address,email,phone_number"
 TRIB_TABLES = {"Person": "people", "Address": "addresses", "Email": "emails", "PhoneNumber": "phone_numbers"}
 DLT_TABLES = {"Person": "people", "Address": "addresses", "Email": "emails", "PhoneNumber": "phone_numbers"}
-# Entities the engine lists as children of a parent only (no top-level list in PCO).
+# How the minimal plan fetches an entity: side-loaded with people (`include=`, no requests of its
+# own), or one page per parent for lists that exist only nested under a parent.
+SIDE_LOADED = {"Address", "Email", "PhoneNumber"}
 NESTED_ONLY = {"HouseholdMembership": "Household", "GroupMembership": "Group"}
 PG = "postgres://postgres@127.0.0.1:5432"
 APP_ID, SECRET = "sim-app-id", "sim-secret"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 COMMANDS = []  # (label, command line) in the order run
 NOTES = []
@@ -47,16 +55,30 @@ class Sim:
     """One simulator process; the first stdout line is its base URL."""
 
     def __init__(self, binary, people, extra):
+        self.people = people
         self.cmd = [binary, "--people", str(people), "--port", "0", *extra]
+        log(f"starting simulator: {' '.join(self.cmd)}")
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.url = self.proc.stdout.readline().strip()
         if not self.url.startswith("http"):
-            raise RuntimeError(f"simulator did not print its URL: {self.cmd}")
+            raise RuntimeError(f"simulator did not print its URL (exit {self.proc.poll()}): {self.cmd}")
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
     def admin(self, path):
-        with urllib.request.urlopen(self.url + "/__admin/" + path, timeout=60) as r:
-            return json.load(r)
+        try:
+            with urllib.request.urlopen(self.url + "/__admin/" + path, timeout=60) as r:
+                return json.load(r)
+        except OSError as e:
+            raise RuntimeError(f"simulator admin request {self.url}/__admin/{path} failed: {e}") from e
+
+    def cpu_seconds(self):
+        """user+sys CPU the simulator has used so far (/proc/PID/stat fields 14 and 15)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        except (OSError, IndexError, ValueError):
+            return None
 
     def stop(self):
         if self.proc.poll() is None:
@@ -67,22 +89,27 @@ class Sim:
                 self.proc.kill()
 
 
-def timed(label, cmd, env=None, ok_codes=(0,)):
+def timed(label, cmd, ok_codes=(0,)):
     """Runs cmd under GNU time; returns (stdout, measures)."""
     out = tempfile.NamedTemporaryFile(prefix="bench-time-", delete=False)
     out.close()
     full = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", out.name, *cmd]
     COMMANDS.append((label, " ".join(shlex.quote(c) for c in cmd)))
     log(f"{label}: {' '.join(shlex.quote(c) for c in cmd)}")
-    p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with open(out.name) as f:
         lines = [l for l in f.read().splitlines() if l.strip()]
     os.unlink(out.name)
-    wall, user, sys_, rss = lines[-1].split()
+    try:
+        wall, user, sys_, rss = lines[-1].split()
+    except (IndexError, ValueError):
+        raise RuntimeError(f"{label}: GNU time printed no measures (exit {p.returncode}): "
+                           f"{p.stderr.strip()[-2000:]}")
     m = {"wall": float(wall), "cpu": float(user) + float(sys_), "rss_mib": int(rss) / 1024.0,
          "exit": p.returncode}
     if p.returncode not in ok_codes:
         fail(f"{label} exited {p.returncode}: {p.stderr.strip()[-2000:]}")
+    log(f"{label}: wall {m['wall']:.2f} s, CPU {m['cpu']:.2f} s, peak RSS {m['rss_mib']:.1f} MiB, exit {p.returncode}")
     return p.stdout, m
 
 
@@ -92,20 +119,28 @@ def sql_count(db, query):
     else:
         r = subprocess.run(["sqlite3", db, query], capture_output=True, text=True)
     if r.returncode != 0:
-        raise RuntimeError(f"count failed on {db}: {r.stderr.strip()}")
+        raise RuntimeError(f"count failed on {db} ({query}): {r.stderr.strip()}")
     return int(r.stdout.strip() or 0)
 
 
 def fresh_pg(name):
     admin = PG + "/postgres"
     for q in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
-        subprocess.run(["psql", "-X", "-q", admin, "-c", q], check=True, capture_output=True)
+        r = subprocess.run(["psql", "-X", "-q", admin, "-c", q], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"PostgreSQL: `{q}` failed: {r.stderr.strip()}")
     return f"{PG}/{name}"
 
 
 def drop_pg(name):
     subprocess.run(["psql", "-X", "-q", PG + "/postgres", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
                    capture_output=True)
+
+
+def remove_sqlite(path):
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.unlink(path + suffix)
 
 
 def summary_of(stdout):
@@ -121,41 +156,45 @@ def summary_of(stdout):
     return None
 
 
-def run_tributary(a, sim, db, label, rate_limited=False):
-    org = "bench"
-    cmd = [a.tributary, "--json", "sync", "--org", org, "--base-url", sim.url, "--app-id", APP_ID,
-           "--secret", SECRET, "--database-url", db]
-    if not rate_limited:
-        cmd.append("--no-rate-limit")
-    before = sim.admin("stats")
-    stdout, m = timed(label, cmd, ok_codes=(0, 3))
-    after = sim.admin("stats")
+def measure_against(sim, label, cmd, ok_codes=(0,)):
+    """Runs cmd against sim; adds the simulator's requests, 429s and CPU during the run."""
+    before, cpu0 = sim.admin("stats"), sim.cpu_seconds()
+    stdout, m = timed(label, cmd, ok_codes)
+    after, cpu1 = sim.admin("stats"), sim.cpu_seconds()
     m["requests"] = after["requests"] - before["requests"]
     m["over_limit"] = after["over_limit"] - before["over_limit"]
+    m["sim_cpu"] = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+    return stdout, m
+
+
+def run_tributary(a, sim, db, label, entities=None, rate_limited=False, binary=None):
+    org = "bench"
+    cmd = [binary or a.tributary, "--json", "sync", "--org", org, "--base-url", sim.url, "--app-id", APP_ID,
+           "--secret", SECRET, "--database-url", db]
+    if entities:
+        cmd += ["--entities", entities]
+    if not rate_limited:
+        cmd.append("--no-rate-limit")
+    stdout, m = measure_against(sim, label, cmd, ok_codes=(0, 3))
     s = summary_of(stdout)
+    if s is None:
+        fail(f"{label}: no JSON summary on stdout (exit {m['exit']})")
     m["state"] = s["state"] if s else "no summary"
     ents = {e["entity"]: e for e in (s or {}).get("entities", [])}
     m["entities"] = ents
     m["fetched_all"] = sum(e.get("fetched", 0) for e in ents.values())
-    m["pages_bench"] = sum(ents.get(e, {}).get("pages", 0) for e in BENCH)
     m["not_done"] = sorted(f"{k}={v['state']}" for k, v in ents.items() if v.get("state") != "done")
     m["counts"] = {e: sql_count(db, f"SELECT count(*) FROM {t} WHERE org_id = '{org}'") for e, t in TRIB_TABLES.items()}
     m["records"] = sum(m["counts"].values())
     return m
 
 
-def run_dlt(a, sim, db, label, plan):
-    cmd = [a.dlt_python, a.dlt_script, "--plan", plan, "--base-url", sim.url, "--database-url", db]
-    before = sim.admin("stats")
-    stdout, m = timed(label, cmd)
-    after = sim.admin("stats")
-    m["requests"] = after["requests"] - before["requests"]
-    m["over_limit"] = after["over_limit"] - before["over_limit"]
+def run_dlt(a, sim, db, label):
+    cmd = [a.dlt_python, a.dlt_script, "--plan", "bench4", "--base-url", sim.url, "--database-url", db]
+    stdout, m = measure_against(sim, label, cmd)
     m["counts"] = {e: sql_count(db, f"SELECT count(*) FROM pco.{t}") for e, t in DLT_TABLES.items()}
     m["records"] = sum(m["counts"].values())
-    out = [l for l in stdout.splitlines() if l.startswith("{")]
-    m["fetched_all"] = json.loads(out[-1])["records_all"] if out else m["records"]
-    m["pages_bench"] = m["requests"] if plan == "bench4" else None
+    m["fetched_all"] = m["records"]
     m["state"] = "done" if m["exit"] == 0 else "failed"
     return m
 
@@ -169,19 +208,20 @@ def check_counts(label, m, truth):
         m["verified"] = "= simulator"
 
 
-def minimal_plans(counts, per_page=100):
-    """Minimal requests with side-loading: (for the 4 benchmark entities, for the engine's plan)."""
+def minimal_plan(counts, entities, per_page=100):
+    """Fewest requests that fetch `entities` with side-loading: people pages carry addresses,
+    emails and phone numbers (`include=`), top-level lists at per_page, nested-only lists one page
+    per parent. (Single-resource entities such as Organization are not counted.)"""
     pages = lambda n: max(1, math.ceil(n / per_page))
-    bench = pages(counts.get("Person", 0))  # people?include=addresses,emails,phone_numbers
-    full = 0
-    for entity, n in counts.items():
-        if entity in ("Address", "Email", "PhoneNumber", "Organization"):
-            continue  # side-loaded with people
+    total = 0
+    for entity in entities:
+        if entity in SIDE_LOADED or entity == "Organization":
+            continue
         if entity in NESTED_ONLY:
-            full += counts.get(NESTED_ONLY[entity], 0)  # one page per parent
+            total += counts.get(NESTED_ONLY[entity], 0)
         else:
-            full += pages(n)
-    return bench, full
+            total += pages(counts.get(entity, 0))
+    return total
 
 
 def fmt(x, nd=1):
@@ -195,102 +235,114 @@ def ratio(a, b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=50_000)
-    ap.add_argument("--rl-people", type=int, default=1000)
+    ap.add_argument("--rl-people", type=int, default=50_000, help="rate-limit row, the 4 entities")
+    ap.add_argument("--rl-all-people", type=int, default=500, help="rate-limit row, the whole sync")
     ap.add_argument("--rl-period", type=int, default=20, help="rate-limit window in seconds (PCO: 20)")
     ap.add_argument("--scale", default="10000,100000", help="people counts for the scaling row")
     ap.add_argument("--mode", default="full")
     ap.add_argument("--tributary", required=True)
     ap.add_argument("--sim", required=True)
+    ap.add_argument("--before-tributary", default="",
+                    help="an older tributary binary: its whole sync runs on the headline simulator (row `before`)")
+    ap.add_argument("--before-label", default="before")
     ap.add_argument("--dlt-python", default="")
     ap.add_argument("--dlt-script", default=os.path.join(os.path.dirname(__file__), "dlt", "pco_dlt.py"))
     ap.add_argument("--dlt-install-seconds", default="")
     ap.add_argument("--out", required=True)
     ap.add_argument("--invocation", default="bench/run.sh")
     ap.add_argument("--workdir", default=tempfile.gettempdir())
-    ap.add_argument("--only", default="tsqlite,tpg,dlt4,dlteng,rl,scale",
-                    help="rows to run: tsqlite, tpg, dlt4, dlteng, rl, scale")
+    ap.add_argument("--only", default="t4sqlite,t4pg,dlt4,tall,before,rl4,rlall,scale",
+                    help="rows to run: t4sqlite, t4pg, dlt4, tall, before (needs --before-tributary), "
+                         "rl4, rlall, scale")
     a = ap.parse_args()
     only = set(a.only.split(","))
+    unknown = only - {"t4sqlite", "t4pg", "dlt4", "tall", "before", "rl4", "rlall", "scale"}
+    if unknown:
+        ap.error(f"--only: unknown rows {', '.join(sorted(unknown))}")
 
     run_id = f"{os.getpid()}"
     load_start = os.getloadavg()
-    rows = {}
     sims = []
     pg_dbs = []
+    sqlite_of = lambda tag: os.path.join(a.workdir, f"bench-{tag}-{run_id}.db")
+    t4_sqlite = t4_pg = d4 = t_all = t_before = None
+    rl_rows = []
+    scale = []
     try:
-        # 1+2. Throughput, rate limit off: same simulator, same data, three loads.
+        # 1+2. Throughput, rate limit off: same simulator, same data.
         sim = Sim(a.sim, a.people, ["--no-rate-limit"])
         sims.append(sim)
         truth = sim.admin("counts")
         log(f"simulator {sim.url}: {a.people} people, ground truth {dict((e, truth.get(e)) for e in BENCH)}")
-        sqlite_path = os.path.join(a.workdir, f"bench-{run_id}.db")
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(sqlite_path + suffix):
-                os.unlink(sqlite_path + suffix)
-        t_sqlite = t_pg = d_pg = d_eng = None
-        if "tsqlite" in only:
-            t_sqlite = run_tributary(a, sim, sqlite_path, "tributary → SQLite")
-            check_counts("tributary → SQLite", t_sqlite, truth)
-        if "tpg" in only:
+        if "t4sqlite" in only:
+            db = sqlite_of("t4")
+            remove_sqlite(db)
+            t4_sqlite = run_tributary(a, sim, db, "tributary (4 entities) → SQLite", BENCH_SELECTION)
+            check_counts("tributary (4 entities) → SQLite", t4_sqlite, truth)
+            remove_sqlite(db)
+        if "t4pg" in only:
             name = f"bench_trib_{run_id}"
             pg_dbs.append(name)
-            t_pg = run_tributary(a, sim, fresh_pg(name), "tributary → PostgreSQL")
-            check_counts("tributary → PostgreSQL", t_pg, truth)
-        if a.dlt_python:
-            if "dlt4" in only:
-                name = f"bench_dlt_{run_id}"
-                pg_dbs.append(name)
-                d_pg = run_dlt(a, sim, fresh_pg(name), "dlt → PostgreSQL, the 4 people lists", "bench4")
-                check_counts("dlt → PostgreSQL (4 lists)", d_pg, truth)
-            if "dlteng" in only:
-                name = f"bench_dlteng_{run_id}"
-                pg_dbs.append(name)
-                d_eng = run_dlt(a, sim, fresh_pg(name), "dlt → PostgreSQL, the engine's request plan", "engine")
-                check_counts("dlt → PostgreSQL (engine plan)", d_eng, truth)
-            if d_eng and t_pg and (d_eng["fetched_all"] != t_pg["fetched_all"] or d_eng["requests"] != t_pg["requests"]):
-                NOTES.append(f"The like-for-like dlt run did not match Tributary's work: dlt fetched "
-                             f"{d_eng['fetched_all']:,} records in {d_eng['requests']:,} requests, Tributary "
-                             f"{t_pg['fetched_all']:,} in {t_pg['requests']:,} — update ENGINE in bench/dlt/pco_dlt.py "
-                             f"to the engine's current request plan.")
-                log("note: " + NOTES[-1])
-        bench_min, full_min = minimal_plans(truth)
+            t4_pg = run_tributary(a, sim, fresh_pg(name), "tributary (4 entities) → PostgreSQL", BENCH_SELECTION)
+            check_counts("tributary (4 entities) → PostgreSQL", t4_pg, truth)
+            drop_pg(name)
+        if a.dlt_python and "dlt4" in only:
+            name = f"bench_dlt_{run_id}"
+            pg_dbs.append(name)
+            d4 = run_dlt(a, sim, fresh_pg(name), "dlt (4 lists) → PostgreSQL")
+            check_counts("dlt (4 lists) → PostgreSQL", d4, truth)
+            drop_pg(name)
+        if "tall" in only:
+            db = sqlite_of("all")
+            remove_sqlite(db)
+            t_all = run_tributary(a, sim, db, "tributary whole sync → SQLite")
+            check_counts("tributary whole sync → SQLite", t_all, truth)
+            remove_sqlite(db)
+        if a.before_tributary and "before" in only:
+            db = sqlite_of("before")
+            remove_sqlite(db)
+            t_before = run_tributary(a, sim, db, f"tributary {a.before_label} whole sync → SQLite",
+                                     binary=a.before_tributary)
+            check_counts(f"tributary {a.before_label} whole sync → SQLite", t_before, truth)
+            remove_sqlite(db)
+        all_entities = sorted(t_all["entities"]) if t_all else None
         sim.stop()
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(sqlite_path + suffix):
-                os.unlink(sqlite_path + suffix)
 
-        # 3. Rate limit on (PCO's 100 requests per window).
-        rl = None
-        if "rl" in only:
-            rl_sim = Sim(a.sim, a.rl_people, ["--rate-limit", "100", "--rate-period", str(a.rl_period)])
+        # 3. Rate limit on (PCO's 100 requests per window): the 4 entities, and the whole sync.
+        for key, people, entities, name in (
+                ("rl4", a.rl_people, BENCH_SELECTION, "Tributary, 4 entities → SQLite"),
+                ("rlall", a.rl_all_people, None, "Tributary, whole sync → SQLite")):
+            if key not in only:
+                continue
+            rl_sim = Sim(a.sim, people, ["--rate-limit", "100", "--rate-period", str(a.rl_period)])
             sims.append(rl_sim)
             rl_truth = rl_sim.admin("counts")
-            rl_db = os.path.join(a.workdir, f"bench-rl-{run_id}.db")
-            rl = run_tributary(a, rl_sim, rl_db, f"tributary → SQLite, rate limit 100/{a.rl_period}s", rate_limited=True)
-            check_counts("rate-limited tributary", rl, rl_truth)
+            db = sqlite_of(key)
+            remove_sqlite(db)
+            m = run_tributary(a, rl_sim, db, f"{name}, {people} people, rate limit 100/{a.rl_period}s",
+                              entities, rate_limited=True)
+            check_counts(f"rate-limited {name}", m, rl_truth)
             rl_sim.stop()
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(rl_db + suffix):
-                    os.unlink(rl_db + suffix)
-            rl["floor"] = math.ceil(rl["requests"] / 100) * a.rl_period
-            rl["bench_min"], rl["full_min"] = minimal_plans(rl_truth)
+            remove_sqlite(db)
+            m["name"], m["people"] = name, people
+            m["floor"] = math.ceil(m["requests"] / 100) * a.rl_period
+            m["min_plan"] = minimal_plan(rl_truth, sorted(m["entities"]) if m["entities"] else BENCH)
+            rl_rows.append(m)
 
-        # 4. Scaling: Tributary's peak RSS (SQLite) by organisation size.
-        scale = []
+        # 4. Scaling: Tributary's peak RSS (the 4 entities → SQLite) by organisation size.
         for n in [int(x) for x in a.scale.split(",") if x.strip()] if "scale" in only else []:
-            if n == a.people and t_sqlite:
-                scale.append((n, t_sqlite))
+            if n == a.people and t4_sqlite:
+                scale.append((n, t4_sqlite))
                 continue
             s = Sim(a.sim, n, ["--no-rate-limit"])
             sims.append(s)
             tr = s.admin("counts")
-            db = os.path.join(a.workdir, f"bench-scale-{n}-{run_id}.db")
-            m = run_tributary(a, s, db, f"tributary → SQLite, {n} people")
+            db = sqlite_of(f"scale-{n}")
+            remove_sqlite(db)
+            m = run_tributary(a, s, db, f"tributary (4 entities) → SQLite, {n} people", BENCH_SELECTION)
             check_counts(f"scaling {n}", m, tr)
             s.stop()
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(db + suffix):
-                    os.unlink(db + suffix)
+            remove_sqlite(db)
             scale.append((n, m))
     finally:
         for s in sims:
@@ -301,81 +353,100 @@ def main():
     # ---- the report -------------------------------------------------------------------------
     def line(name, m, scope):
         if m is None:
-            return f"| {name} | not run | | | | | | | | |"
+            return f"| {name} | not run | | | | | | | | | |"
         rate = m["records"] / m["wall"] if m["wall"] else None
         return (f"| {name} | {scope} | {m['records']:,} | {m['fetched_all']:,} | {m['requests']:,} | "
                 f"{fmt(m['wall'], 2)} | {fmt(m['cpu'], 2)} | {fmt(m['rss_mib'])} | {fmt(rate, 0)} | "
-                f"{m['verified']}; {m['state']} |")
+                f"{fmt(m.get('sim_cpu'), 2)} | {m['verified']}; {m['state']} |")
 
     head = ("| run | entities synced | records in the 4 tables | records fetched (all) | HTTP requests | "
-            "wall s | CPU s (user+sys) | peak RSS MiB | records/s (4 tables ÷ wall) | check |\n"
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    anyt = t_sqlite or t_pg
-    n_ent = len(anyt["entities"]) if anyt else "?"
-    t_scope = f"all {n_ent} of the engine's plan"
+            "wall s | CPU s (user+sys) | peak RSS MiB | records/s (4 tables ÷ wall) | simulator CPU s | check |\n"
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    n_all = len(t_all["entities"]) if t_all else "?"
     out = [f"### 1–2. Throughput, rate limit off — {a.people:,} people", "", head,
-           line("Tributary → SQLite", t_sqlite, t_scope),
-           line("Tributary → PostgreSQL", t_pg, t_scope),
-           line("dlt rest_api → PostgreSQL", d_eng, "the engine's request plan (same lists, same records)"),
-           line("dlt rest_api → PostgreSQL (4 lists)", d_pg, "people, addresses, emails, phone_numbers"), ""]
-    thr = lambda m, k: m[k] / m["wall"]
+           line("Tributary → SQLite", t4_sqlite, f"`--entities {BENCH_SELECTION}`"),
+           line("Tributary → PostgreSQL", t4_pg, f"`--entities {BENCH_SELECTION}`"),
+           line("dlt rest_api → PostgreSQL", d4, "people, addresses, emails, phone_numbers (4 lists)"),
+           line("Tributary whole sync → SQLite (information)", t_all, f"every mapped entity ({n_all})")]
+    if t_before:
+        out.append(line(f"Tributary {a.before_label} whole sync → SQLite", t_before,
+                        f"every entity of that build ({len(t_before['entities'])})"))
+    out.append("")
 
-    def ratios(title, t, tname, d, key, what):
-        return [f"**{title}**", "",
+    def ratios(tname, t, d):
+        rt, rd = t["records"] / t["wall"], d["records"] / d["wall"]
+        return [f"**{tname} / dlt → PostgreSQL — same entities, same records (one run)**", "",
                 f"| measure | {tname} | dlt → PostgreSQL | Tributary/dlt | target |", "| --- | ---: | ---: | ---: | --- |",
-                f"| wall s | {fmt(t['wall'], 2)} | {fmt(d['wall'], 2)} | {fmt(ratio(t['wall'], d['wall']), 3)} | ≤ 0.1 |",
-                f"| throughput, {what} records/s | {fmt(thr(t, key), 0)} | {fmt(thr(d, key), 0)} | {fmt(ratio(thr(t, key), thr(d, key)), 2)} | ≥ 10 |",
+                f"| wall s | {fmt(t['wall'], 2)} | {fmt(d['wall'], 2)} | {fmt(ratio(t['wall'], d['wall']), 3)} | |",
+                f"| throughput, records/s (= dlt wall ÷ Tributary wall) | {fmt(rt, 0)} | {fmt(rd, 0)} | {fmt(ratio(rt, rd), 2)} | ≥ 10 |",
                 f"| CPU s | {fmt(t['cpu'], 2)} | {fmt(d['cpu'], 2)} | {fmt(ratio(t['cpu'], d['cpu']), 3)} | |",
                 f"| peak RSS MiB | {fmt(t['rss_mib'])} | {fmt(d['rss_mib'])} | {fmt(ratio(t['rss_mib'], d['rss_mib']), 3)} | ≤ 0.25 |",
-                f"| HTTP requests | {t['requests']:,} | {d['requests']:,} | {fmt(ratio(t['requests'], d['requests']), 2)} | |",
+                f"| HTTP requests | {t['requests']:,} | {d['requests']:,} | {fmt(ratio(t['requests'], d['requests']), 3)} | |",
                 ""]
-    for t, tname in ((t_pg, "Tributary → PostgreSQL"), (t_sqlite, "Tributary → SQLite")):
-        if t and d_eng:
-            out += ratios(f"{tname} / dlt — like for like: same requests, same records (one run)",
-                          t, tname, d_eng, "fetched_all", "all")
-        if t and d_pg:
-            out += ratios(f"{tname} (whole sync) / dlt (the 4 people lists only) — biased against Tributary",
-                          t, tname, d_pg, "records", "4-table")
+    for t, tname in ((t4_sqlite, "Tributary → SQLite"), (t4_pg, "Tributary → PostgreSQL")):
+        if t and d4:
+            out += ratios(tname, t, d4)
     if not a.dlt_python:
         out += ["dlt peer: not run (`--no-dlt`).", ""]
-    if anyt:
-        out += [f"Minimal request plan, rate limit aside: {bench_min:,} requests for the 4 entities "
-                f"(`/people/v2/people?per_page=100&include=addresses,emails,phone_numbers`), "
-                f"{full_min:,} for the engine's whole entity set (top-level lists at 100/page, the 3 "
-                f"people children side-loaded, nested-only lists one page per parent). Tributary used "
-                f"{anyt['pages_bench']:,} pages for the 4 entities and {anyt['requests']:,} requests in all.", ""]
+    bench_min = minimal_plan(truth, BENCH)
+    t4 = t4_sqlite or t4_pg
+    if t4:
+        out += [f"Minimal request plan for the 4 entities: {bench_min:,} requests "
+                f"(`/people/v2/people?per_page=100&include=addresses,emails,phone_numbers`); Tributary sent "
+                f"{t4['requests']:,} ({fmt(ratio(t4['requests'], bench_min), 3)}×).", ""]
+    if t_all:
+        full_min = minimal_plan(truth, all_entities)
+        out += [f"Tributary's whole sync fetched {t_all['fetched_all']:,} records of {n_all} entities "
+                f"({', '.join(all_entities)}) in {t_all['requests']:,} requests; the minimal plan for those "
+                f"entities is {full_min:,} (top-level lists at 100/page, people's addresses, emails and phone "
+                f"numbers side-loaded, nested-only lists one page per parent): "
+                f"{fmt(ratio(t_all['requests'], full_min), 3)}×.", ""]
+    if t_before and t_all:
+        rows = [("HTTP requests", t_before["requests"], t_all["requests"], 0),
+                ("wall s", t_before["wall"], t_all["wall"], 2),
+                ("CPU s", t_before["cpu"], t_all["cpu"], 2),
+                ("peak RSS MiB", t_before["rss_mib"], t_all["rss_mib"], 1),
+                ("simulator CPU s", t_before.get("sim_cpu"), t_all.get("sim_cpu"), 2)]
+        out += [f"**Whole sync → SQLite, {a.before_label} vs this build (one run, same simulator)**", "",
+                f"| measure | {a.before_label} | this build | this build ÷ {a.before_label} |",
+                "| --- | ---: | ---: | ---: |"]
+        out += [f"| {k} | {fmt(b, nd)} | {fmt(n, nd)} | {fmt(ratio(n, b), 3)} |" for k, b, n, nd in rows]
+        out.append("")
     for n in NOTES:
         out += [f"**Note:** {n}", ""]
-    if anyt and anyt["not_done"]:
-        out += [f"Tributary entities not `done`: {', '.join(anyt['not_done'])}.", ""]
+    for t, name in ((t4_sqlite, "4 entities → SQLite"), (t4_pg, "4 entities → PostgreSQL"), (t_all, "whole sync")):
+        if t and t["not_done"]:
+            out += [f"Tributary ({name}) entities not `done`: {', '.join(t['not_done'])}.", ""]
 
-    if rl:
-      out += [f"### 3. Rate limit on — {a.rl_people:,} people, simulator at 100 requests / {a.rl_period} s", "",
-            "| run | requests | floor s = ceil(requests/100) × period | wall s | wall ÷ floor | 429s (over_limit) | "
-            "requests ÷ minimal plan (engine's entities) | requests ÷ minimal plan (4 entities) | check |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-            f"| Tributary → SQLite | {rl['requests']:,} | {rl['floor']:,} | {fmt(rl['wall'], 1)} | "
-            f"{fmt(ratio(rl['wall'], rl['floor']), 3)} | {rl['over_limit']} | "
-            f"{fmt(ratio(rl['requests'], rl['full_min']), 2)} ({rl['requests']:,}/{rl['full_min']:,}) | "
-            f"{fmt(ratio(rl['pages_bench'], rl['bench_min']), 2)} ({rl['pages_bench']:,} pages/{rl['bench_min']:,}) | "
-            f"{rl['verified']}; {rl['state']} |", ""]
+    if rl_rows:
+        out += [f"### 3. Rate limit on — simulator at 100 requests / {a.rl_period} s", "",
+                "| run | people | requests | floor s = ceil(requests/100) × period | wall s | wall ÷ floor | "
+                "429s (over_limit) | requests ÷ minimal plan | check |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+        for m in rl_rows:
+            out.append(f"| {m['name']} | {m['people']:,} | {m['requests']:,} | {m['floor']:,} | {fmt(m['wall'], 1)} | "
+                       f"{fmt(ratio(m['wall'], m['floor']), 3)} | {m['over_limit']} | "
+                       f"{fmt(ratio(m['requests'], m['min_plan']), 3)} ({m['requests']:,}/{m['min_plan']:,}) | "
+                       f"{m['verified']}; {m['state']} |")
+        out.append("")
 
     if scale:
-      out += ["### 4. Scaling — Tributary peak RSS (SQLite, rate limit off)", "",
-            "| people | records fetched (all) | requests | wall s | peak RSS MiB | RSS ÷ RSS at smallest |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: |"]
-    base = scale[0][1]["rss_mib"] if scale else None
-    for n, m in scale:
-        out.append(f"| {n:,} | {m['fetched_all']:,} | {m['requests']:,} | {fmt(m['wall'], 2)} | "
-                   f"{fmt(m['rss_mib'])} | {fmt(ratio(m['rss_mib'], base), 2)} |")
-    out.append("")
+        base = scale[0][1]["rss_mib"]
+        out += [f"### 4. Scaling — Tributary peak RSS (`--entities {BENCH_SELECTION}` → SQLite, rate limit off)", "",
+                "| people | records | requests | wall s | CPU s | peak RSS MiB | RSS ÷ RSS at smallest |",
+                "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for n, m in scale:
+            out.append(f"| {n:,} | {m['records']:,} | {m['requests']:,} | {fmt(m['wall'], 2)} | {fmt(m['cpu'], 2)} | "
+                       f"{fmt(m['rss_mib'])} | {fmt(ratio(m['rss_mib'], base), 2)} |")
+        out.append("")
     results = "\n".join(out)
     print(results)
 
+    head_rev = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True,
+                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
     env_lines = [
         f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; mode `{a.mode}`; "
-        f"git {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}"
-        f" (+ uncommitted work of others in the tree)",
+        f"tree at git {head_rev}; binaries `{a.tributary}`, `{a.sim}`",
         f"- machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
         f"{platform.system()} {platform.release()}, PostgreSQL on 127.0.0.1:5432; load average "
         f"{load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (the machine is shared: "

@@ -2,9 +2,9 @@
 """The dlt peer of `tributary sync`: loads Planning Center people with their addresses, emails and
 phone numbers from a PCO base URL (the simulator) into PostgreSQL with dlt's `rest_api` source.
 
-Request plan `--plan bench4` (default; the same lists Tributary's engine uses for them): the four top-level lists
+Request plan `--plan bench4` (the only plan): the four top-level lists
   /people/v2/people, /people/v2/addresses, /people/v2/emails, /people/v2/phone_numbers
-with per_page=100 and `order=created_at` (as the engine sends), paged through PCO's `links.next` (dlt's `json_link` paginator, or
+with per_page=100 and `order=created_at`, paged through PCO's `links.next` (dlt's `json_link` paginator, or
 `--paginator offset` for dlt's offset paginator on `offset`/`per_page` with `meta.total_count`),
 HTTP Basic auth, `write_disposition: merge` on the primary key `id`.
 
@@ -17,29 +17,13 @@ import sys
 import tempfile
 import time
 
-# name: (path, order) — order as the engine sends it (`id`, else `created_at` where the API
-# allows it, else none).
+# name: (path, order). The plan that replayed the engine's old request list (`--plan engine`) was
+# removed when the engine started side-loading people's children: see BENCHMARKS.md.
 BENCH4 = {
     "people": ("people/v2/people", "created_at"),
     "addresses": ("people/v2/addresses", "created_at"),
     "emails": ("people/v2/emails", "created_at"),
     "phone_numbers": ("people/v2/phone_numbers", "created_at"),
-}
-# `--plan engine`: every request `tributary sync` sends (captured from its requests to the
-# simulator), so both tools do the same HTTP work and load the same records.
-ENGINE = {
-    "campuses": ("people/v2/campuses", "created_at"),
-    "households": ("people/v2/households", "created_at"),
-    **BENCH4,
-    "household_memberships": ("people/v2/people/{resources.people.id}/household_memberships", None),
-    "field_definitions": ("people/v2/field_definitions", None),
-    "field_data": ("people/v2/field_data", None),
-    "notes": ("people/v2/notes", "id"),
-    "groups": ("groups/v2/groups", "created_at"),
-    "group_memberships": ("groups/v2/groups/{resources.groups.id}/memberships", None),
-    "group_events": ("groups/v2/events", None),
-    "calendar_events": ("calendar/v2/events", None),
-    "event_instances": ("calendar/v2/event_instances", "created_at"),
 }
 
 
@@ -51,8 +35,8 @@ def main() -> int:
     ap.add_argument("--secret", default=os.environ.get("PCO_SECRET", "sim-secret"))
     ap.add_argument("--per-page", type=int, default=100)
     ap.add_argument("--paginator", choices=["json_link", "offset"], default="json_link")
-    ap.add_argument("--plan", choices=["bench4", "engine"], default="bench4",
-                    help="bench4: the four people lists; engine: every list tributary sync requests")
+    ap.add_argument("--plan", choices=["bench4"], default="bench4",
+                    help="bench4: the four people lists (people, addresses, emails, phone_numbers)")
     ap.add_argument("--dataset", default="pco")
     ap.add_argument("--pipelines-dir", default=None, help="dlt working dir (default: a fresh temp dir)")
     args = ap.parse_args()
@@ -62,7 +46,7 @@ def main() -> int:
     import dlt
     from dlt.sources.rest_api import rest_api_source
 
-    resources = BENCH4 if args.plan == "bench4" else ENGINE
+    resources = BENCH4
     if args.paginator == "json_link":
         paginator = {"type": "json_link", "next_url_path": "links.next"}
     else:
