@@ -9,6 +9,9 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database holds a schema this build cannot use.
+    #[error("database schema: {0}")]
+    Schema(String),
     /// The URL names no supported database.
     #[error("unsupported database URL `{0}` (use a file path, sqlite://… or postgres://…)")]
     Url(String),

@@ -95,10 +95,11 @@ async fn full_sync_postgres() {
     full_sync("postgres").await;
 }
 
-/// Nested per-person endpoints (emails, phone numbers) give the same database.
+/// Nested per-person endpoints (emails, phone numbers) give the same database. More than
+/// 1,000 people: parents are read in chunks of 1,000, so this crosses a chunk boundary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nested_endpoints_sync_the_same() {
-    let sim = sim(150, 5).await;
+    let sim = sim(1_100, 5).await;
     let db = TestDb::sqlite();
     let store = db.store().await;
     let summary = orchestrator::sync(

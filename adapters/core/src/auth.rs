@@ -1,13 +1,13 @@
 //! Credentials: Personal Access Tokens and OAuth 2 with rotating refresh tokens.
 //!
 //! An [`OAuth`] handle owns one organisation's tokens. Refresh happens when fewer than 60 s
-//! remain or after a 401, under an async mutex so that concurrent tasks never send the same
-//! (rotating) refresh token twice, and the rotated token is saved to the [`TokenStore`] before
-//! the new access token is handed out.
+//! remain or after a 401, under the handle's async mutex and the store's refresh lock
+//! ([`TokenStore::lock_refresh`]) so that neither concurrent tasks nor other handles or
+//! processes sharing the store ever send the same (rotating) refresh token twice, and the
+//! rotated token is saved to the [`TokenStore`] before the new access token is handed out.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -65,9 +65,10 @@ impl Auth {
 /// One organisation's OAuth 2 credentials; clones share tokens and the refresh lock.
 ///
 /// Share one per organisation between clients where possible. Refresh is single-flight per
-/// organisation within the process even across separate handles (a process-wide lock per
-/// `org`), and the store is re-read under that lock before each refresh, so a token another
-/// handle already rotated is adopted instead of being sent again.
+/// organisation among every user of the store, even across separate handles and processes,
+/// as far as the store's [`TokenStore::lock_refresh`] reaches (the default: this process), and
+/// the store is re-read under that lock before each refresh, so a token another handle already
+/// rotated is adopted instead of being sent again.
 #[derive(Clone)]
 pub struct OAuth {
     inner: Arc<Inner>,
@@ -81,24 +82,6 @@ struct Inner {
     store: Arc<dyn TokenStore>,
     margin: chrono::Duration,
     state: Mutex<State>,
-    /// Shared by every handle of the same organisation in this process.
-    org_lock: Arc<Mutex<()>>,
-}
-
-/// The process-wide refresh lock of `org`.
-fn org_lock(org: &str) -> Arc<Mutex<()>> {
-    static LOCKS: OnceLock<std::sync::Mutex<HashMap<String, Weak<Mutex<()>>>>> = OnceLock::new();
-    let mut locks = LOCKS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(lock) = locks.get(org).and_then(Weak::upgrade) {
-        return lock;
-    }
-    locks.retain(|_, w| w.strong_count() > 0);
-    let lock = Arc::new(Mutex::new(()));
-    locks.insert(org.to_owned(), Arc::downgrade(&lock));
-    lock
 }
 
 #[derive(Default)]
@@ -151,7 +134,6 @@ impl OAuth {
         let org = org.into();
         Self {
             inner: Arc::new(Inner {
-                org_lock: org_lock(&org),
                 org,
                 client_id: client_id.into(),
                 client_secret: SecretString::from(client_secret.into()),
@@ -185,7 +167,6 @@ impl OAuth {
                 store: shared.store.clone(),
                 margin: shared.margin,
                 state: Mutex::new(State::default()),
-                org_lock: shared.org_lock.clone(),
             },
         };
         f(&mut inner);
@@ -272,8 +253,8 @@ impl OAuth {
         Ok(())
     }
 
-    /// Refreshes under the state lock (single flight). `stale` is the access token a 401
-    /// rejected, if that is why.
+    /// Refreshes under the state lock and the store's refresh lock (single flight). `stale` is
+    /// the access token a 401 rejected, if that is why.
     async fn refresh(
         &self,
         state: &mut State,
@@ -281,7 +262,27 @@ impl OAuth {
         stale: Option<&SecretString>,
     ) -> Result<(), Error> {
         let org = self.inner.org.as_str();
-        let _org_guard = self.inner.org_lock.lock().await;
+        let guard = self
+            .inner
+            .store
+            .lock_refresh(org)
+            .await
+            .map_err(|e| self.store_err(e))?;
+        let result = self.refresh_locked(state, ctx, stale).await;
+        // Released only now: the save inside happened first, so the next holder re-reads the
+        // rotated tokens instead of sending the burned refresh token.
+        guard.release().await;
+        result
+    }
+
+    /// The body of [`Self::refresh`], run while holding the store's refresh lock.
+    async fn refresh_locked(
+        &self,
+        state: &mut State,
+        ctx: &RefreshCtx<'_>,
+        stale: Option<&SecretString>,
+    ) -> Result<(), Error> {
+        let org = self.inner.org.as_str();
         // Another handle or process may have rotated already: adopt its tokens rather than
         // sending a refresh token that is already burned.
         if let Some(stored) = self

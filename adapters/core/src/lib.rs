@@ -45,7 +45,7 @@ pub use query::{Compare, Direction, Query};
 pub use ratelimit::{RateLimiter, RateObservation, WindowLimiter};
 pub use redacted::Redacted;
 pub use retry::RetryPolicy;
-pub use token::{MemoryTokenStore, TokenSet, TokenStore};
+pub use token::{MemoryTokenStore, RefreshGuard, TokenSet, TokenStore};
 
 /// Re-exports used by generated code and by `tributary-macros`, so that adapter crates need
 /// no direct dependency on them. Not a public API.

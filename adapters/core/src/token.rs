@@ -3,10 +3,17 @@
 //! PCO rotates refresh tokens: each refresh burns the old one. A rotated token that is not
 //! persisted is lost for good and the organisation must reconnect by hand, so the client saves
 //! through a [`TokenStore`] before it uses the new access token.
+//!
+//! For the same reason two refreshers must never send the same refresh token: the second one
+//! gets `invalid_grant` (reuse detection may even revoke the grant). The client therefore
+//! refreshes under [`TokenStore::lock_refresh`], re-reading the store once it holds the lock.
+//! The default lock covers one process; a store shared between processes (the engine's
+//! database) overrides it with a lock those processes share.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -61,6 +68,84 @@ impl fmt::Debug for TokenSet {
     }
 }
 
+/// Held while one refresher (a task, or a process) refreshes an organisation's tokens.
+///
+/// Call [`RefreshGuard::release`] when done. A guard dropped without it (a cancelled refresh)
+/// still releases: synchronous parts on drop, an asynchronous release spawned on the current
+/// Tokio runtime (without one, a lease simply expires).
+#[must_use = "the refresh lock is released when the guard is dropped"]
+pub struct RefreshGuard {
+    release: Option<BoxFuture<'static, ()>>,
+    _held: Option<Box<dyn Any + Send>>,
+}
+
+impl RefreshGuard {
+    /// A guard that holds `held` (e.g. a mutex guard) and releases by dropping it.
+    pub fn hold(held: impl Any + Send) -> Self {
+        Self {
+            release: None,
+            _held: Some(Box::new(held)),
+        }
+    }
+
+    /// A guard released by running `release` (e.g. clearing a lease row in a database).
+    /// `held` is dropped after `release` has run.
+    pub fn with_release(held: impl Any + Send, release: BoxFuture<'static, ()>) -> Self {
+        Self {
+            release: Some(release),
+            _held: Some(Box::new(held)),
+        }
+    }
+
+    /// Releases the lock, waiting for an asynchronous release to finish.
+    pub async fn release(mut self) {
+        if let Some(release) = self.release.take() {
+            release.await;
+        }
+    }
+}
+
+impl Drop for RefreshGuard {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => {
+                    // `_held` is dropped now rather than after the spawned release: the
+                    // in-process part of the lock may be re-taken a moment before the shared
+                    // part is free, which only makes the next holder wait briefly.
+                    handle.spawn(release);
+                }
+                Err(_) => tracing::debug!("refresh lock dropped outside a runtime; it expires"),
+            }
+        }
+    }
+}
+
+impl fmt::Debug for RefreshGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshGuard")
+            .field("pending_release", &self.release.is_some())
+            .finish()
+    }
+}
+
+/// The process-wide refresh lock of `org` (the default of [`TokenStore::lock_refresh`]).
+fn process_lock(org: &str) -> Arc<tokio::sync::Mutex<()>> {
+    type Locks = HashMap<String, Weak<tokio::sync::Mutex<()>>>;
+    static LOCKS: OnceLock<Mutex<Locks>> = OnceLock::new();
+    let mut locks = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(lock) = locks.get(org).and_then(Weak::upgrade) {
+        return lock;
+    }
+    locks.retain(|_, w| w.strong_count() > 0);
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    locks.insert(org.to_owned(), Arc::downgrade(&lock));
+    lock
+}
+
 /// Where an organisation's tokens live between runs (in-memory here; the engine provides a
 /// database-backed, encrypted one).
 ///
@@ -75,6 +160,20 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         org: &'a str,
         tokens: &'a TokenSet,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Waits until this caller is the only refresher of `org`'s tokens, among every user of
+    /// this store, until the guard is released.
+    ///
+    /// The client takes it before each refresh, then re-[`load`](Self::load)s: if another
+    /// holder rotated the tokens meanwhile it adopts them instead of refreshing again.
+    ///
+    /// The default is a lock per `org` shared by the whole process, which suffices for a store
+    /// no other process writes. A store shared between processes must override it with a lock
+    /// they all see (and should keep an in-process one in front, so that tasks of one process
+    /// queue locally instead of polling the shared lock).
+    fn lock_refresh<'a>(&'a self, org: &'a str) -> BoxFuture<'a, Result<RefreshGuard, StoreError>> {
+        Box::pin(async move { Ok(RefreshGuard::hold(process_lock(org).lock_owned().await)) })
+    }
 }
 
 /// A process-local [`TokenStore`] for tests and one-off tools.

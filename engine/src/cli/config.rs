@@ -23,6 +23,10 @@ pub struct Config {
     pub secret: Option<String>,
     /// Base64 key encrypting stored credentials.
     pub token_key: Option<String>,
+    /// OAuth client id.
+    pub client_id: Option<String>,
+    /// OAuth client secret.
+    pub client_secret: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -35,6 +39,11 @@ impl std::fmt::Debug for Config {
             .field("app_id", &self.app_id)
             .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
             .field("token_key", &self.token_key.as_ref().map(|_| "[REDACTED]"))
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[REDACTED]"),
+            )
             .finish()
     }
 }

@@ -36,7 +36,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// A YAML configuration file (keys: database_url, org, adapter, base_url, app_id, secret,
-    /// token_key). Flags and environment variables override it.
+    /// token_key, client_id, client_secret). Flags and environment variables override it.
     #[arg(long, global = true, env = "TRIBUTARY_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -48,7 +48,7 @@ enum Command {
     /// Start a simulated Planning Center organisation on loopback and sync it into a database.
     Demo(demo::Args),
     /// Sync an organisation (resumes its unfinished run, if any).
-    Sync(sync::Args),
+    Sync(Box<sync::Args>),
     /// Show the latest run of an organisation and what the database holds.
     Status(status::Args),
     /// Print an adapter's sync order as a tree of levels.
@@ -124,7 +124,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     let config = config::Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Demo(args) => demo::run(args, cli.json).await,
-        Command::Sync(args) => sync::run(args, &config, cli.json).await,
+        Command::Sync(args) => sync::run(*args, &config, cli.json).await,
         Command::Status(args) => status::run(args, &config, cli.json).await,
         Command::Graph(args) => graph::run(args, &config, cli.json),
         Command::Bench(args) => bench::run(args, cli.json).await,

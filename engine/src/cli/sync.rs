@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use tributary_core::{Auth, Client};
-use tributary_engine::tokens::{self, Credential, TokenKey};
+use tributary_engine::tokens::{self, Credential, DbTokenStore, TokenKey};
 use tributary_engine::{EngineError, Store, SyncOptions, SyncSummary, orchestrator, registry};
 
 use super::config::{Config, pick};
@@ -35,6 +35,21 @@ pub struct Args {
     /// Base64 32-byte key encrypting stored credentials.
     #[arg(long, env = "TRIBUTARY_TOKEN_KEY", hide_env_values = true)]
     token_key: Option<String>,
+    /// OAuth client id (with --client-secret and, to connect, --refresh-token).
+    #[arg(long, env = "PCO_CLIENT_ID")]
+    client_id: Option<String>,
+    /// OAuth client secret.
+    #[arg(long, env = "PCO_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// An OAuth refresh token of the organisation: stored (encrypted, needs --token-key) when
+    /// it has no OAuth credentials yet. Rotated tokens are saved back on every refresh, so
+    /// later runs need only --token-key.
+    #[arg(long, env = "PCO_REFRESH_TOKEN", hide_env_values = true)]
+    refresh_token: Option<String>,
+    /// Replace the stored OAuth tokens with --refresh-token (after reconnecting the
+    /// organisation); without it a stored, possibly rotated, token wins.
+    #[arg(long)]
+    reconnect: bool,
     /// Page size (default: the API's maximum).
     #[arg(long)]
     per_page: Option<u32>,
@@ -114,6 +129,8 @@ pub async fn run(args: Args, config: &Config, json: bool) -> Result<u8, Failure>
     };
     let app_id = args.app_id.or_else(|| config.app_id.clone());
     let secret = args.secret.or_else(|| config.secret.clone());
+    let client_id = args.client_id.or_else(|| config.client_id.clone());
+    let client_secret = args.client_secret.or_else(|| config.client_secret.clone());
     let credential = match (app_id, secret) {
         (Some(app_id), Some(secret)) => {
             let c = Credential::Basic { app_id, secret };
@@ -122,16 +139,54 @@ pub async fn run(args: Args, config: &Config, json: bool) -> Result<u8, Failure>
             }
             Some(c)
         }
-        _ => match &key {
-            Some(key) => tokens::get(&store, key, &org, manifest.adapter).await?,
-            None => None,
-        },
+        _ => {
+            let stored = match &key {
+                Some(key) => tokens::get(&store, key, &org, manifest.adapter).await?,
+                None => None,
+            };
+            match (client_id, client_secret, args.refresh_token) {
+                (Some(id), Some(client_secret), Some(refresh)) => {
+                    // Rotation burns the given token at the first refresh: without storing
+                    // the rotated one the next run could not authenticate.
+                    let key = key.as_ref().ok_or_else(|| {
+                        EngineError::Credentials(
+                            "OAuth needs --token-key: rotated refresh tokens must be stored".into(),
+                        )
+                    })?;
+                    let given = Credential::oauth(id, client_secret, refresh);
+                    let adapter = manifest.adapter;
+                    match stored {
+                        Some(Credential::OAuth { .. }) if !args.reconnect => {
+                            tracing::warn!(
+                                org,
+                                "stored OAuth tokens are used; --refresh-token is ignored \
+                                 (it may be burned already; pass --reconnect to replace them)"
+                            );
+                        }
+                        // Conditional, so that of several processes started with the same
+                        // token only one stores it (a later write could overwrite a token
+                        // another process has already rotated).
+                        None if !args.reconnect => {
+                            tokens::put_if_absent(&store, key, &org, adapter, &given).await?;
+                        }
+                        _ => tokens::put(&store, key, &org, adapter, &given).await?,
+                    }
+                    tokens::get(&store, key, &org, adapter).await?
+                }
+                _ => stored,
+            }
+        }
     };
-    let auth = match credential {
-        Some(c) => c.auth(),
-        None => {
+    let auth = match (credential, &key) {
+        (Some(c @ Credential::OAuth { .. }), Some(key)) => {
+            DbTokenStore::new(store.clone(), key.clone(), manifest.adapter).auth(&org, &c)
+        }
+        (Some(c), _) => c.auth(),
+        (None, _) => {
             return Err(EngineError::Credentials(
-                "none given (--app-id/--secret, or stored ones with --token-key)".into(),
+                "none given (--app-id/--secret, --client-id/--client-secret/--refresh-token, \
+                 or stored ones with --token-key)"
+                    .into(),
             )
             .into());
         }

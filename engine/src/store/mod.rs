@@ -202,10 +202,21 @@ impl Store {
             sqlx::SqlStr::from_static(text),
             false,
         );
-        Migrator::with_migrations(vec![migration])
+        match Migrator::with_migrations(vec![migration])
             .run(&self.pool)
-            .await?;
-        Ok(())
+            .await
+        {
+            // The canonical schema is generated into one migration; until versioned upgrades
+            // exist, say plainly what happened instead of sqlx's checksum message.
+            Err(sqlx::migrate::MigrateError::VersionMismatch(v)) => {
+                Err(StoreError::Schema(format!(
+                    "the database was created by another version of the canonical schema \
+                 (migration {v} differs from this build's specs/canonical.yaml); in-place \
+                 upgrades are not supported yet: sync into a new database"
+                )))
+            }
+            other => Ok(other?),
+        }
     }
 
     /// The dialect of this store.

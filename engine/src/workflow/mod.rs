@@ -137,19 +137,28 @@ impl EntityWorkflow<'_> {
             .entity
             .endpoint(EndpointKind::NestedList)
             .ok_or_else(|| self.no_endpoint())?;
-        let mut parents = self
-            .parents(fence, parent, cp.cursor_parent.as_deref())
-            .await?;
         // Resuming inside a parent: finish it first, from its checkpoint.
         if let (Some(p), Some(o)) = (&cp.cursor_parent, cp.next_offset) {
-            parents.insert(0, (p.clone(), o));
+            let path = fill(nested.path, p);
+            self.pages(fence, &cx, path, Some(p.clone()), o, false)
+                .await?;
         }
-        if parents.is_empty() {
-            let done = Checkpoint { done: true, ..cp };
-            self.commit(fence, self.empty(done), None).await?;
-            return Ok(());
+        // Parents in id order, a chunk at a time: memory stays flat however many there are.
+        let mut after = cp.cursor_parent.clone();
+        loop {
+            let parents = self.parents(fence, parent, after.as_deref()).await?;
+            let Some(last) = parents.last().cloned() else {
+                break;
+            };
+            self.nested(fence, &cx, nested.path, parents).await?;
+            after = Some(last);
         }
-        self.nested(fence, &cx, nested.path, parents).await
+        let done = Checkpoint {
+            cursor_parent: after,
+            next_offset: None,
+            done: true,
+        };
+        self.commit(fence, self.empty(done), None).await
     }
 
     /// Nested lists: the first page of several parents is fetched at once (most parents have
@@ -160,35 +169,33 @@ impl EntityWorkflow<'_> {
         fence: &Fence,
         cx: &Context<'_>,
         path: &'static str,
-        parents: Vec<(String, i64)>,
+        parents: Vec<String>,
     ) -> Result<(), EngineError> {
-        let n = parents.len();
         let width = self.config.parent_concurrency.max(1);
         let base = self.query();
         let offset_param = self.manifest.paging.offset_param;
         let client = self.client;
-        let mut firsts = futures::stream::iter(parents.into_iter().enumerate())
-            .map(|(i, (parent_id, offset))| {
+        let mut firsts = futures::stream::iter(parents)
+            .map(|parent_id| {
                 let path = fill(path, &parent_id);
                 let mut query = base.clone();
-                query.set(offset_param, offset.to_string());
+                query.set(offset_param, "0");
                 async move {
                     let page = client.raw_page(&path, &query).await;
-                    (i, parent_id, path, page)
+                    (parent_id, path, page)
                 }
             })
             .buffered(width)
             .ready_chunks(width);
         while let Some(batch) = firsts.next().await {
             let mut write: Option<PageWrite> = None;
-            for (i, parent_id, path, page) in batch {
+            for (parent_id, path, page) in batch {
                 let page = page?;
-                let last = i + 1 == n;
                 let next = page.document.meta.next.map(|n| n.offset as i64);
                 let checkpoint = Checkpoint {
                     cursor_parent: Some(parent_id.clone()),
                     next_offset: next,
-                    done: next.is_none() && last,
+                    done: false,
                 };
                 let this = self.prepare_page(cx, &page, checkpoint);
                 write = Some(match write.take() {
@@ -200,7 +207,7 @@ impl EntityWorkflow<'_> {
                     if let Some(w) = write.take() {
                         self.commit(fence, w, None).await?;
                     }
-                    self.pages(fence, cx, path, Some(parent_id), next, last)
+                    self.pages(fence, cx, path, Some(parent_id), next, false)
                         .await?;
                 }
             }
@@ -218,15 +225,15 @@ impl EntityWorkflow<'_> {
         }
     }
 
-    /// Parent external ids after `after`, in a stable order, each starting at offset 0.
+    /// The next chunk of parent external ids after `after`, in a stable order.
     async fn parents(
         &self,
         fence: &Fence,
         parent: &str,
         after: Option<&str>,
-    ) -> Result<Vec<(String, i64)>, EngineError> {
+    ) -> Result<Vec<String>, EngineError> {
         let q = "SELECT external_id FROM external_links WHERE org_id = $1 AND adapter = $2 \
-                 AND entity = $3 AND external_id > $4 ORDER BY external_id";
+                 AND entity = $3 AND external_id > $4 ORDER BY external_id LIMIT 1000";
         let rows = sqlx::query(sql(q.to_owned()))
             .bind(fence.org_id.clone())
             .bind(fence.adapter.clone())
@@ -235,7 +242,7 @@ impl EntityWorkflow<'_> {
             .fetch_all(self.store.pool())
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get::<String, _>(0)?, 0)))
+            .map(|r| Ok(r.try_get::<String, _>(0)?))
             .collect()
     }
 

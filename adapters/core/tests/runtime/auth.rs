@@ -399,3 +399,134 @@ async fn refresh_is_single_flight_across_handles_of_one_org() {
     assert_eq!(sim.refreshes(), 1);
     assert_no_reuse(&sim);
 }
+
+/// The default refresh lock: one holder per organisation in the process, across store
+/// instances; other organisations do not wait; dropping or releasing the guard frees it.
+#[tokio::test]
+async fn default_refresh_lock_is_exclusive_per_org_across_stores() {
+    let (a, b) = (MemoryTokenStore::new(), Arc::new(MemoryTokenStore::new()));
+    let held = a.lock_refresh("org-lock-1").await.unwrap();
+    let waiter = tokio::spawn({
+        let b = b.clone();
+        async move { b.lock_refresh("org-lock-1").await.unwrap().release().await }
+    });
+    // Another organisation is not blocked.
+    tokio::time::timeout(Duration::from_secs(1), b.lock_refresh("org-lock-2"))
+        .await
+        .expect("another organisation's lock is free")
+        .unwrap()
+        .release()
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!waiter.is_finished(), "a second holder got the lock");
+    held.release().await;
+    tokio::time::timeout(Duration::from_secs(1), waiter)
+        .await
+        .expect("released")
+        .unwrap();
+    // A dropped (not released) guard frees the lock too.
+    drop(a.lock_refresh("org-lock-1").await.unwrap());
+    tokio::time::timeout(Duration::from_secs(1), b.lock_refresh("org-lock-1"))
+        .await
+        .expect("dropped")
+        .unwrap()
+        .release()
+        .await;
+}
+
+/// A store whose refresh lock is shared with "another process" (the test), counting use.
+#[derive(Debug)]
+struct SharedLockStore {
+    tokens: MemoryTokenStore,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    locks: AtomicU32,
+    releases: Arc<AtomicU32>,
+}
+
+impl TokenStore for SharedLockStore {
+    fn load<'a>(
+        &'a self,
+        org: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Option<TokenSet>, tributary_core::error::StoreError>>
+    {
+        self.tokens.load(org)
+    }
+
+    fn save<'a>(
+        &'a self,
+        org: &'a str,
+        tokens: &'a TokenSet,
+    ) -> futures::future::BoxFuture<'a, Result<(), tributary_core::error::StoreError>> {
+        self.tokens.save(org, tokens)
+    }
+
+    fn lock_refresh<'a>(
+        &'a self,
+        _org: &'a str,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<tributary_core::RefreshGuard, tributary_core::error::StoreError>,
+    > {
+        Box::pin(async move {
+            self.locks.fetch_add(1, Ordering::SeqCst);
+            let held = self.lock.clone().lock_owned().await;
+            let releases = self.releases.clone();
+            Ok(tributary_core::RefreshGuard::with_release(
+                held,
+                Box::pin(async move {
+                    releases.fetch_add(1, Ordering::SeqCst);
+                }),
+            ))
+        })
+    }
+}
+
+/// The client refreshes under the store's lock and re-reads the store once it holds it: while
+/// another process holds the lock and rotates the tokens, the client waits, then adopts them
+/// without sending its own (burned) refresh token; the lock is released exactly once.
+#[tokio::test]
+async fn refresh_waits_for_the_store_lock_and_adopts_tokens_rotated_meanwhile() {
+    let sim = OAuthSim::new("access-fresh", "refresh-fresh");
+    let base = oauth_server(sim.clone()).await;
+    let store = Arc::new(SharedLockStore {
+        tokens: MemoryTokenStore::with(
+            ORG,
+            tokens("access-old", "refresh-old", chrono::Duration::seconds(-5)),
+        ),
+        lock: Arc::default(),
+        locks: AtomicU32::new(0),
+        releases: Arc::default(),
+    });
+    // "Another process" is refreshing.
+    let other = store.lock.clone().lock_owned().await;
+    let oauth = OAuth::new(ORG, CLIENT_ID, CLIENT_SECRET, store.clone());
+    let client = Client::builder(&base, Auth::OAuth(oauth))
+        .retry(fast_retry(3))
+        .build()
+        .unwrap();
+    let request = tokio::spawn(async move {
+        client
+            .get::<serde_json::Value>("/people/v2/people", &Query::new())
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        !request.is_finished(),
+        "the client did not wait for the lock"
+    );
+    assert_eq!(sim.refreshes(), 0);
+    // It rotated and saved, then releases.
+    store.tokens.put(
+        ORG,
+        tokens("access-fresh", "refresh-fresh", chrono::Duration::hours(2)),
+    );
+    drop(other);
+    request.await.unwrap().unwrap();
+    assert_eq!(
+        sim.refreshes(),
+        0,
+        "the client refreshed instead of adopting"
+    );
+    assert_eq!(store.locks.load(Ordering::SeqCst), 1);
+    assert_eq!(store.releases.load(Ordering::SeqCst), 1);
+}
