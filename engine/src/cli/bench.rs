@@ -44,6 +44,7 @@ pub async fn run(args: Args, json: bool) -> Result<u8, Failure> {
         args.database_urls
     };
     let client = Client::builder(&sim.base_url(), sim_auth())
+        .prefetch(super::sync::PREFETCH)
         .rate_limiter(std::sync::Arc::new(tributary_core::ratelimit::Unlimited))
         .build()?;
     for (i, url) in urls.iter().enumerate() {

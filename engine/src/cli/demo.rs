@@ -61,7 +61,7 @@ pub async fn run(args: Args, json: bool) -> Result<u8, Failure> {
         Some(c) => c.auth(),
         None => sim_auth(),
     };
-    let mut client = Client::builder(&sim.base_url(), auth);
+    let mut client = Client::builder(&sim.base_url(), auth).prefetch(super::sync::PREFETCH);
     if !args.rate_limit {
         client = client.rate_limiter(std::sync::Arc::new(tributary_core::ratelimit::Unlimited));
     }

@@ -63,6 +63,10 @@ pub struct Args {
     /// Nested lists: parents fetched at once.
     #[arg(long, default_value_t = 4)]
     parent_concurrency: usize,
+    /// Pages of a list fetched ahead while the previous one commits (1 = none). Each is a
+    /// page a crash may fetch again.
+    #[arg(long, default_value_t = PREFETCH)]
+    prefetch: usize,
     /// Do not pace requests (for simulators and servers without rate limits).
     #[arg(long)]
     no_rate_limit: bool,
@@ -70,6 +74,9 @@ pub struct Args {
     #[arg(long, default_value_t = 30_000)]
     lease_ttl_ms: i64,
 }
+
+/// Default pages fetched ahead per list: one page downloads while the previous one commits.
+pub const PREFETCH: usize = 2;
 
 /// Prints a run summary as a table.
 pub fn print_summary(summary: &SyncSummary) {
@@ -195,7 +202,7 @@ pub async fn run(args: Args, config: &Config, json: bool) -> Result<u8, Failure>
         .base_url
         .or_else(|| config.base_url.clone())
         .unwrap_or_else(|| manifest.base_url.to_owned());
-    let mut builder = Client::builder(&base, auth);
+    let mut builder = Client::builder(&base, auth).prefetch(args.prefetch);
     if args.no_rate_limit {
         builder = builder.rate_limiter(std::sync::Arc::new(tributary_core::ratelimit::Unlimited));
     }

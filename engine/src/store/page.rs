@@ -109,7 +109,7 @@ fn placeholders(start: usize, types: &[ColumnType], store: &Store) -> String {
     let params: Vec<String> = types
         .iter()
         .enumerate()
-        .map(|(i, t)| store.dialect.param(start + i, *t))
+        .map(|(i, t)| store.dialect.seq_param(start + i, *t))
         .collect();
     format!("({})", params.join(", "))
 }
@@ -298,10 +298,14 @@ impl Store {
     ) -> Result<HashMap<String, String>, StoreError> {
         let mut known = HashMap::new();
         for chunk in records.chunks(1000) {
-            let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+            let p = |n| self.dialect.seq_param(n, ColumnType::Text);
+            let ids: Vec<String> = (0..chunk.len()).map(|i| p(i + 4)).collect();
             let q = format!(
-                "SELECT external_id, content_hash FROM external_links WHERE org_id = $1 \
-                 AND adapter = $2 AND entity = $3 AND external_id IN ({})",
+                "SELECT external_id, content_hash FROM external_links WHERE org_id = {} \
+                 AND adapter = {} AND entity = {} AND external_id IN ({})",
+                p(1),
+                p(2),
+                p(3),
                 ids.join(", ")
             );
             let mut query = sqlx::query(sql(q))
@@ -366,9 +370,12 @@ impl Store {
         records: &[&PreparedRecord],
     ) -> Result<(), StoreError> {
         for chunk in records.chunks(1000) {
-            let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let p = |n| self.dialect.seq_param(n, ColumnType::Text);
+            let ids: Vec<String> = (0..chunk.len()).map(|i| p(i + 3)).collect();
             let q = format!(
-                "DELETE FROM edges WHERE org_id = $1 AND adapter = $2 AND source_id IN ({})",
+                "DELETE FROM edges WHERE org_id = {} AND adapter = {} AND source_id IN ({})",
+                p(1),
+                p(2),
                 ids.join(", ")
             );
             let mut query = sqlx::query(sql(q))
@@ -491,10 +498,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         // A record that maps now leaves quarantine.
         for chunk in good.chunks(1000) {
-            let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+            let p = |n| self.dialect.seq_param(n, ColumnType::Text);
+            let ids: Vec<String> = (0..chunk.len()).map(|i| p(i + 4)).collect();
             let q = format!(
-                "DELETE FROM quarantine WHERE org_id = $1 AND adapter = $2 AND entity = $3 \
+                "DELETE FROM quarantine WHERE org_id = {} AND adapter = {} AND entity = {} \
                  AND external_id IN ({})",
+                p(1),
+                p(2),
+                p(3),
                 ids.join(", ")
             );
             let mut query = sqlx::query(sql(q))

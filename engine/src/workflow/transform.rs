@@ -9,10 +9,15 @@ use tributary_core::{EntityDef, Manifest, RawResource};
 use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
 use crate::store::{Bind, PreparedRecord, Quarantined};
 
-/// The canonical id of a remote record: the table's prefix and a hash of where it came from.
+/// The canonical id of a remote record: the table's prefix, a hash naming where it came from
+/// (organisation, adapter, entity) and the remote id.
 ///
 /// Deterministic so that an edge can name its target before the target is synced (soft
-/// dependencies), and so that a re-run or a resumed run yields identical rows.
+/// dependencies), and so that a re-run or a resumed run yields identical rows. The remote id
+/// is kept readable and, when numeric, zero-padded so ids sort like the API's: consecutive
+/// records then land in the same B-tree pages, where a hash of the whole id scattered every
+/// insert over the index (measured: most of the sync's write I/O). Remote ids that are not
+/// short and alphanumeric are hashed, behind a different separator so the two forms never meet.
 pub fn canonical_id(
     prefix: &str,
     org: &str,
@@ -21,11 +26,28 @@ pub fn canonical_id(
     external_id: &str,
 ) -> String {
     let mut h = Sha256::new();
-    for part in [org, adapter, entity, external_id] {
+    for part in [org, adapter, entity] {
         h.update(part.as_bytes());
         h.update([0u8]);
     }
-    format!("{prefix}_{}", &hex::encode(h.finalize())[..32])
+    let namespace = &hex::encode(h.finalize())[..12];
+    let readable = !external_id.is_empty()
+        && external_id.len() <= 64
+        && external_id.bytes().all(|b| b.is_ascii_alphanumeric());
+    let numeric = readable
+        && external_id.len() <= 20
+        && external_id.bytes().all(|b| b.is_ascii_digit())
+        && (external_id == "0" || !external_id.starts_with('0'));
+    // One separator per form (`_` padded number, `.` other readable id, `-` hash), so two
+    // different remote ids never give one canonical id.
+    if numeric {
+        format!("{prefix}_{namespace}_{external_id:0>20}")
+    } else if readable {
+        format!("{prefix}_{namespace}.{external_id}")
+    } else {
+        let digest = hex::encode(Sha256::digest(external_id.as_bytes()));
+        format!("{prefix}_{namespace}-{}", &digest[..32])
+    }
 }
 
 /// The canonical table an adapter entity maps onto, if any.
@@ -245,4 +267,40 @@ fn build(
         content_hash: hex::encode(&h.finalize()[..16]),
         remote_updated_at: record.remote_updated_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_id;
+
+    #[test]
+    fn canonical_ids_are_deterministic_distinct_and_ordered_like_remote_ids() {
+        let id = |e: &str| canonical_id("person", "org", "pco", "Person", e);
+        assert_eq!(id("42"), id("42"));
+        assert!(id("42").starts_with("person_"));
+        // Numeric ids sort numerically (9 before 10), so inserts stay local.
+        assert!(id("9") < id("10") && id("10") < id("12345678901"));
+        // Forms that look alike stay apart.
+        let forms = [
+            "7",
+            "007",
+            "00000000000000000007",
+            "abc",
+            "a b",
+            "a-b",
+            "",
+            "0",
+        ];
+        let ids: std::collections::BTreeSet<String> = forms.iter().map(|f| id(f)).collect();
+        assert_eq!(ids.len(), forms.len(), "{ids:?}");
+        // Another organisation, adapter or entity never shares an id.
+        assert_ne!(
+            id("42"),
+            canonical_id("person", "org2", "pco", "Person", "42")
+        );
+        assert_ne!(
+            id("42"),
+            canonical_id("person", "org", "pco", "Email", "42")
+        );
+    }
 }
