@@ -363,9 +363,7 @@ impl Store {
                 t = table.table
             );
             let values = chunk.iter().flat_map(|r| r.values.iter().cloned());
-            bind_all(transient(q), values)
-                .execute(&mut **tx)
-                .await?;
+            bind_all(transient(q), values).execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -437,9 +435,7 @@ impl Store {
                     Bind::Int(now),
                 ]
             });
-            bind_all(transient(q), values)
-                .execute(&mut **tx)
-                .await?;
+            bind_all(transient(q), values).execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -487,9 +483,7 @@ impl Store {
                     Bind::Text(fence.run_id.clone()),
                 ]
             });
-            bind_all(transient(q), values)
-                .execute(&mut **tx)
-                .await?;
+            bind_all(transient(q), values).execute(&mut **tx).await?;
         }
         Ok(())
     }
