@@ -105,6 +105,13 @@ pub struct PageCounts {
     pub quarantined: u64,
 }
 
+/// A statement whose text varies with the page (row counts, id lists): prepared for this use
+/// only. Caching every shape kept up to 100 large prepared statements per connection, and
+/// more shapes turn up as an organisation grows, so memory grew with it.
+fn transient<'q>(q: String) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(sql(q)).persistent(false)
+}
+
 fn placeholders(start: usize, types: &[ColumnType], store: &Store) -> String {
     let params: Vec<String> = types
         .iter()
@@ -308,7 +315,7 @@ impl Store {
                 p(3),
                 ids.join(", ")
             );
-            let mut query = sqlx::query(sql(q))
+            let mut query = transient(q)
                 .bind(fence.org_id.clone())
                 .bind(fence.adapter.clone())
                 .bind(entity.to_owned());
@@ -356,9 +363,7 @@ impl Store {
                 t = table.table
             );
             let values = chunk.iter().flat_map(|r| r.values.iter().cloned());
-            bind_all(sqlx::query(sql(q)), values)
-                .execute(&mut **tx)
-                .await?;
+            bind_all(transient(q), values).execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -378,7 +383,7 @@ impl Store {
                 p(2),
                 ids.join(", ")
             );
-            let mut query = sqlx::query(sql(q))
+            let mut query = transient(q)
                 .bind(fence.org_id.clone())
                 .bind(fence.adapter.clone());
             for r in chunk {
@@ -430,9 +435,7 @@ impl Store {
                     Bind::Int(now),
                 ]
             });
-            bind_all(sqlx::query(sql(q)), values)
-                .execute(&mut **tx)
-                .await?;
+            bind_all(transient(q), values).execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -480,9 +483,7 @@ impl Store {
                     Bind::Text(fence.run_id.clone()),
                 ]
             });
-            bind_all(sqlx::query(sql(q)), values)
-                .execute(&mut **tx)
-                .await?;
+            bind_all(transient(q), values).execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -508,7 +509,7 @@ impl Store {
                 p(3),
                 ids.join(", ")
             );
-            let mut query = sqlx::query(sql(q))
+            let mut query = transient(q)
                 .bind(fence.org_id.clone())
                 .bind(fence.adapter.clone())
                 .bind(entity.to_owned());

@@ -197,7 +197,7 @@ impl EntityWorkflow<'_> {
                     next_offset: next,
                     done: false,
                 };
-                let this = self.prepare_page(cx, &page, checkpoint);
+                let this = prepare_page(self.manifest, self.entity, cx, &page, checkpoint);
                 write = Some(match write.take() {
                     Some(acc) => merge(acc, this),
                     None => this,
@@ -257,60 +257,47 @@ impl EntityWorkflow<'_> {
     ) -> Result<(), EngineError> {
         let mut query = self.query();
         query.set(self.manifest.paging.offset_param, offset.to_string());
-        let mut stream = self.client.raw_pages(path, query);
-        while let Some(page) = stream.next().await {
-            let page = page?;
-
-            let next = page.document.meta.next.map(|n| n.offset as i64);
-            let total = page.document.meta.total_count;
-            let checkpoint = Checkpoint {
-                cursor_parent: parent.clone(),
-                next_offset: next,
-                done: next.is_none() && last,
+        let stream = self.client.raw_pages(path, query);
+        // Fetching, parsing and preparing run in their own task, a page ahead of the commits:
+        // the next page is ready when the database finishes the last one.
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let (manifest, entity, table, org) =
+            (self.manifest, self.entity, cx.table, cx.org.to_owned());
+        let producer = tokio::spawn(async move {
+            let cx = Context {
+                manifest,
+                entity,
+                table,
+                org: &org,
             };
-            let write = self.prepare_page(cx, &page, checkpoint);
-            self.commit(fence, write, if parent.is_none() { total } else { None })
-                .await?;
+            let mut stream = stream;
+            while let Some(page) = stream.next().await {
+                let item = page.map(|page| {
+                    let next = page.document.meta.next.map(|n| n.offset as i64);
+                    let total = page.document.meta.total_count;
+                    let checkpoint = Checkpoint {
+                        cursor_parent: parent.clone(),
+                        next_offset: next,
+                        done: next.is_none() && last,
+                    };
+                    let total = if parent.is_none() { total } else { None };
+                    (
+                        prepare_page(manifest, entity, &cx, &page, checkpoint),
+                        total,
+                    )
+                });
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let _producer = AbortOnDrop(producer);
+        while let Some(item) = rx.recv().await {
+            let (write, total) = item?;
+            self.commit(fence, write, total).await?;
         }
         Ok(())
-    }
-
-    /// Prepares a page's records and those of the children it side-loads.
-    fn prepare_page(&self, cx: &Context<'_>, page: &RawPage, checkpoint: Checkpoint) -> PageWrite {
-        let (records, quarantined) = prepare_all(cx, page.document.data.iter());
-        let side = plan::side_loads(self.manifest, self.entity)
-            .into_iter()
-            .filter_map(|s| {
-                let table = table_of(self.manifest, s.child.name)?;
-                let cx = Context {
-                    entity: s.child,
-                    table,
-                    ..*cx
-                };
-                let included = page
-                    .document
-                    .included
-                    .iter()
-                    .filter(|r| r.kind == s.child.json_type);
-                let fetched = included.clone().count();
-                let (records, quarantined) = prepare_all(&cx, included);
-                Some(SideWrite {
-                    entity: s.child.name.to_owned(),
-                    records,
-                    quarantined,
-                    fetched,
-                })
-            })
-            .collect();
-        PageWrite {
-            entity: self.entity.name.to_owned(),
-            fetched: page.document.data.len(),
-            pages: 1,
-            records,
-            quarantined,
-            checkpoint,
-            side,
-        }
     }
 
     async fn commit(
@@ -408,4 +395,57 @@ fn merge(mut acc: PageWrite, next: PageWrite) -> PageWrite {
         }
     }
     acc
+}
+
+/// Prepares a page's records and those of the children it side-loads.
+fn prepare_page(
+    manifest: &'static Manifest,
+    entity: &'static EntityDef,
+    cx: &Context<'_>,
+    page: &RawPage,
+    checkpoint: Checkpoint,
+) -> PageWrite {
+    let (records, quarantined) = prepare_all(cx, page.document.data.iter());
+    let side = plan::side_loads(manifest, entity)
+        .into_iter()
+        .filter_map(|s| {
+            let table = table_of(manifest, s.child.name)?;
+            let cx = Context {
+                entity: s.child,
+                table,
+                ..*cx
+            };
+            let included = page
+                .document
+                .included
+                .iter()
+                .filter(|r| r.kind == s.child.json_type);
+            let fetched = included.clone().count();
+            let (records, quarantined) = prepare_all(&cx, included);
+            Some(SideWrite {
+                entity: s.child.name.to_owned(),
+                records,
+                quarantined,
+                fetched,
+            })
+        })
+        .collect();
+    PageWrite {
+        entity: entity.name.to_owned(),
+        fetched: page.document.data.len(),
+        pages: 1,
+        records,
+        quarantined,
+        checkpoint,
+        side,
+    }
+}
+
+/// Aborts a spawned task when its owner goes away (an error, or a lost lease).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -192,7 +192,21 @@ fn list(
             };
             return page_doc(r, table, None, q, path, page.iter().collect(), recs.len());
         }
-        None => t.records().iter().collect(),
+        None => match &q.order {
+            Some((name, false)) if q.wheres.is_empty() && t.schema.attr(name).is_some() => {
+                // Fast path for a stable ascending order (what sync engines page by).
+                let sorted = t.sorted_by(t.schema.attr(name).unwrap_or_default());
+                let recs = t.records();
+                let page = sorted
+                    .iter()
+                    .skip(q.offset)
+                    .take(q.per_page)
+                    .map(|&p| &recs[p as usize])
+                    .collect();
+                return page_doc(r, table, None, q, path, page, recs.len());
+            }
+            _ => t.records().iter().collect(),
+        },
     };
     let mut rows: Vec<&Record> = all
         .into_iter()

@@ -36,6 +36,10 @@ pub struct Table {
     records: Vec<Record>,
     next_id: u64,
     reverse: Vec<HashMap<u64, Vec<u64>>>,
+    /// Record positions sorted by an attribute (ascending, ties by id), built on first use
+    /// and dropped by any change: `order=created_at` on every page would otherwise sort the
+    /// whole table per request, which dominated the simulator's CPU at 50,000 people.
+    sorted: std::sync::Mutex<HashMap<usize, Arc<Vec<u32>>>>,
 }
 
 impl Table {
@@ -46,7 +50,32 @@ impl Table {
             records: Vec::new(),
             next_id: first_id,
             reverse: vec![HashMap::new(); slots],
+            sorted: Default::default(),
         }
+    }
+
+    /// Positions into [`Table::records`] in ascending order of attribute `attr`, ties by id.
+    pub fn sorted_by(&self, attr: usize) -> Arc<Vec<u32>> {
+        let mut cache = self.sorted.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(attr)
+            .or_insert_with(|| {
+                let mut pos: Vec<u32> = (0..self.records.len() as u32).collect();
+                // Stable: records are in id order, so ties stay ordered by id.
+                pos.sort_by(|&a, &b| {
+                    self.records[a as usize].attrs[attr]
+                        .compare(&self.records[b as usize].attrs[attr])
+                });
+                Arc::new(pos)
+            })
+            .clone()
+    }
+
+    fn changed(&mut self) {
+        self.sorted
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// All records, in id order.
@@ -211,6 +240,7 @@ impl Org {
     pub fn insert(&mut self, table: &str, attrs: Vec<Val>, links: Vec<Option<u64>>) -> u64 {
         let ti = self.schema.index(table).expect("known table");
         let t = &mut self.tables[ti];
+        t.changed();
         debug_assert_eq!(attrs.len(), t.schema.attributes.len());
         let id = t.next_id;
         t.next_id += 1;
@@ -230,6 +260,7 @@ impl Org {
             return;
         };
         let t = &mut self.tables[ti];
+        t.changed();
         let Ok(pos) = t.records.binary_search_by_key(&id, |r| r.id) else {
             return;
         };
@@ -254,6 +285,7 @@ impl Org {
             .index(table)
             .ok_or_else(|| StoreError::UnknownTable(table.into()))?;
         let t = &mut self.tables[ti];
+        t.changed();
         let schema = t.schema.clone();
         let pos = t
             .records
@@ -293,6 +325,7 @@ impl Org {
             .index(table)
             .ok_or_else(|| StoreError::UnknownTable(table.into()))?;
         let t = &mut self.tables[ti];
+        t.changed();
         let pos = t
             .records
             .binary_search_by_key(&id, |r| r.id)
