@@ -102,6 +102,27 @@ async fn snapshot(store: &Store) -> Vec<(String, Vec<Map<String, Value>>)> {
 
 async fn run_state(url: &str) -> Option<String> {
     let store = Store::connect(url).await.unwrap();
+    if url.starts_with("postgres") {
+        // A killed client's last statement may still commit on the server after the kill
+        // (say, the run's final `done`): wait until its backends have gone, or we would read
+        // a state that is about to change and restart a run that is already finished.
+        let started = std::time::Instant::now();
+        loop {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            // Our pool normally holds one connection (this one); an idle extra one would
+            // only cost the 10 s cap, never a wrong answer.
+            if others == 0 || started.elapsed() > Duration::from_secs(10) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     let state = runs::latest(&store, ORG, "pco").await.unwrap().map(|r| r.1);
     store.close().await;
     state
