@@ -179,6 +179,13 @@ pub async fn sync(
     )?;
     let run =
         runs::start_or_resume(store, &options.org, manifest, &options.strategy, &plan).await?;
+    if run.resumed && options.entities.is_some() {
+        tracing::warn!(
+            run = %run.id,
+            "resuming an unfinished run: it keeps the entities it started with; \
+             the entity selection applies to the next new run"
+        );
+    }
     let entity_runs = runs::entity_runs(store, &options.org, &run.id).await?;
     if let Some(tx) = &progress {
         let _ = tx.send(Progress::Run {
