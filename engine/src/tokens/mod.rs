@@ -256,21 +256,9 @@ pub async fn put(
     adapter: &str,
     credential: &Credential,
 ) -> Result<(), EngineError> {
-    let sealed = seal(key, org, adapter, credential)?;
-    sqlx::query(
-        "INSERT INTO tokens (org_id, adapter, key_id, nonce, ciphertext, updated_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, adapter) DO UPDATE SET \
-         key_id = excluded.key_id, nonce = excluded.nonce, ciphertext = excluded.ciphertext, \
-         updated_ms = excluded.updated_ms",
-    )
-    .bind(org.to_owned())
-    .bind(adapter.to_owned())
-    .bind(key.id())
-    .bind(sealed.nonce)
-    .bind(sealed.ciphertext)
-    .bind(now_ms())
-    .execute(store.pool())
-    .await?;
+    let on_conflict = "DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce, \
+                       ciphertext = excluded.ciphertext, updated_ms = excluded.updated_ms";
+    insert(store, key, org, adapter, credential, on_conflict).await?;
     Ok(())
 }
 
@@ -284,21 +272,35 @@ pub async fn put_if_absent(
     adapter: &str,
     credential: &Credential,
 ) -> Result<bool, EngineError> {
+    Ok(insert(store, key, org, adapter, credential, "DO NOTHING").await? == 1)
+}
+
+/// Seals `credential` and inserts its row; `on_conflict` says what an existing row gets.
+/// Returns the rows written.
+async fn insert(
+    store: &Store,
+    key: &TokenKey,
+    org: &str,
+    adapter: &str,
+    credential: &Credential,
+    on_conflict: &'static str,
+) -> Result<u64, EngineError> {
     let sealed = seal(key, org, adapter, credential)?;
-    let inserted = sqlx::query(
+    let q = format!(
         "INSERT INTO tokens (org_id, adapter, key_id, nonce, ciphertext, updated_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, adapter) DO NOTHING",
-    )
-    .bind(org.to_owned())
-    .bind(adapter.to_owned())
-    .bind(key.id())
-    .bind(sealed.nonce)
-    .bind(sealed.ciphertext)
-    .bind(now_ms())
-    .execute(store.pool())
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, adapter) {on_conflict}"
+    );
+    let written = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(org.to_owned())
+        .bind(adapter.to_owned())
+        .bind(key.id())
+        .bind(sealed.nonce)
+        .bind(sealed.ciphertext)
+        .bind(now_ms())
+        .execute(store.pool())
+        .await?
+        .rows_affected();
+    Ok(written)
 }
 
 /// The credential stored for `org` and `adapter`, if any.
