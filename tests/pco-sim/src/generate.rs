@@ -255,6 +255,7 @@ pub fn generate(schema: Arc<Schema>, spec: &OrgSpec) -> Org {
     g.groups(&people, &campuses);
     g.calendar(spec.people, &people);
     g.generic(spec.people);
+    org.order_creation();
     org
 }
 

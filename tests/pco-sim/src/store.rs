@@ -78,6 +78,41 @@ impl Table {
             .clear();
     }
 
+    /// Reassigns generated `created_at` values so they rise with the id, moving each record's
+    /// `updated_at` by the same amount. Planning Center numbers records as it creates them
+    /// (recorded responses: ids ascending with `created_at`), so a list ordered by
+    /// `created_at` comes in id order; independent random timestamps made the two orders
+    /// unrelated, which no real account shows.
+    fn order_creation(&mut self) {
+        let (Some(c), u) = (
+            self.schema.attr("created_at"),
+            self.schema.attr("updated_at"),
+        ) else {
+            return;
+        };
+        let mut created: Vec<i64> = self
+            .records
+            .iter()
+            .filter_map(|r| match r.attrs[c] {
+                Val::Ts(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        created.sort_unstable();
+        let mut sorted = created.into_iter();
+        for r in &mut self.records {
+            let Val::Ts(old) = r.attrs[c] else { continue };
+            let Some(new) = sorted.next() else { break };
+            r.attrs[c] = Val::Ts(new);
+            if let Some(u) = u
+                && let Val::Ts(t) = r.attrs[u]
+            {
+                r.attrs[u] = Val::Ts(t + (new - old));
+            }
+        }
+        self.changed();
+    }
+
     /// All records, in id order.
     pub fn records(&self) -> &[Record] {
         &self.records
@@ -163,6 +198,14 @@ pub struct Org {
 }
 
 impl Org {
+    /// Makes every table's `created_at` rise with its ids, as in a real account (see
+    /// [`Table::order_creation`]). The generator calls it once, after generating.
+    pub fn order_creation(&mut self) {
+        for t in &mut self.tables {
+            t.order_creation();
+        }
+    }
+
     /// An empty organisation for the schema.
     pub fn new(schema: Arc<Schema>, org_id: u64) -> Self {
         let tables = schema

@@ -293,6 +293,29 @@ async fn generation_is_deterministic_and_realistic() {
         assert_eq!(org.count("Person"), 300);
         let campuses = org.count("Campus");
         assert!((1..=10).contains(&campuses));
+        // Every record was updated at or after its creation, and created in id order.
+        for table in ["Person", "Email", "Address", "PhoneNumber", "Household"] {
+            let schema = org.table(table).unwrap().schema.clone();
+            let ts = |r: &pco_sim::Record, a: &str| {
+                r.get(&schema, a)
+                    .unwrap_or_else(|| panic!("{table}.{a}"))
+                    .to_json()
+                    .to_string()
+            };
+            let records = org.table(table).unwrap().records();
+            assert!(
+                records
+                    .iter()
+                    .all(|r| ts(r, "updated_at") >= ts(r, "created_at")),
+                "{table}"
+            );
+            assert!(
+                records
+                    .windows(2)
+                    .all(|w| ts(&w[0], "created_at") <= ts(&w[1], "created_at")),
+                "{table}"
+            );
+        }
         let hh = org.table("Household").unwrap();
         for h in hh.records() {
             let n = org
@@ -344,6 +367,9 @@ async fn ascending_order_pages_follow_changes() {
     let sim = start(230).await;
     let first = ids_by(&sim, "created_at").await;
     assert_eq!(first, truth(&sim, "created_at"));
+    // As in a real account (recorded responses), ids rise with creation time.
+    assert!(first.windows(2).all(|w| w[0] < w[1]), "{first:?}");
+    assert_eq!(first.len(), 230);
     // Move the first person to the end, delete the second: the cached order must follow.
     let mut attrs = serde_json::Map::new();
     attrs.insert("created_at".into(), Value::from("2099-01-01T00:00:00Z"));
