@@ -256,22 +256,66 @@ fn build(
             fields.get(c.name).unwrap_or(&Value::Null),
         )?);
     }
-    let mut h = Sha256::new();
-    h.update(format!("{values:?}|{edges:?}").as_bytes());
+    let content_hash = hash_content(&values, &edges);
     Ok(PreparedRecord {
         external_id: record.external_id,
         canonical_id: id,
         table: cx.table,
         values,
         edges,
-        content_hash: hex::encode(&h.finalize()[..16]),
+        content_hash,
         remote_updated_at: record.remote_updated_at,
     })
 }
 
+/// A digest of everything stored for a record, to tell an updated record from an unchanged
+/// one. Every value is fed with a type tag and a length, so different contents never meet
+/// by concatenation.
+fn hash_content(values: &[Bind], edges: &[(String, String)]) -> String {
+    let mut h = Sha256::new();
+    let mut text = |tag: u8, s: &str| {
+        h.update([tag]);
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    for v in values {
+        match v {
+            Bind::Null(_) => text(0, ""),
+            Bind::Text(s) => text(1, s),
+            Bind::Int(i) => text(2, &i.to_string()),
+            Bind::Float(f) => text(3, &f.to_bits().to_string()),
+            Bind::Bool(b) => text(4, if *b { "1" } else { "0" }),
+        }
+    }
+    for (rel, target) in edges {
+        text(5, rel);
+        text(6, target);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
 #[cfg(test)]
 mod tests {
-    use super::canonical_id;
+    use super::{canonical_id, hash_content};
+    use crate::canonical::ColumnType;
+    use crate::store::Bind;
+
+    #[test]
+    fn content_hashes_tell_values_apart() {
+        let t = |s: &str| Bind::Text(s.to_owned());
+        let h = |v: &[Bind]| hash_content(v, &[]);
+        assert_eq!(h(&[t("a"), Bind::Int(1)]), h(&[t("a"), Bind::Int(1)]));
+        // Concatenation, types and NULLs stay apart.
+        assert_ne!(h(&[t("ab"), t("c")]), h(&[t("a"), t("bc")]));
+        assert_ne!(h(&[t("1")]), h(&[Bind::Int(1)]));
+        assert_ne!(h(&[t("")]), h(&[Bind::Null(ColumnType::Text)]));
+        assert_ne!(h(&[Bind::Bool(true)]), h(&[Bind::Int(1)]));
+        let e = |r: &str, x: &str| vec![(r.to_owned(), x.to_owned())];
+        assert_ne!(
+            hash_content(&[t("a")], &e("owner", "x")),
+            hash_content(&[t("a")], &e("owner", "y"))
+        );
+    }
 
     #[test]
     fn canonical_ids_are_deterministic_distinct_and_ordered_like_remote_ids() {
