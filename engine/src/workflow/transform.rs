@@ -273,23 +273,23 @@ fn build(
 /// by concatenation.
 fn hash_content(values: &[Bind], edges: &[(String, String)]) -> String {
     let mut h = Sha256::new();
-    let mut text = |tag: u8, s: &str| {
+    let mut feed = |tag: u8, bytes: &[u8]| {
         h.update([tag]);
-        h.update((s.len() as u64).to_le_bytes());
-        h.update(s.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
     };
     for v in values {
         match v {
-            Bind::Null(_) => text(0, ""),
-            Bind::Text(s) => text(1, s),
-            Bind::Int(i) => text(2, &i.to_string()),
-            Bind::Float(f) => text(3, &f.to_bits().to_string()),
-            Bind::Bool(b) => text(4, if *b { "1" } else { "0" }),
+            Bind::Null(_) => feed(0, &[]),
+            Bind::Text(s) => feed(1, s.as_bytes()),
+            Bind::Int(i) => feed(2, &i.to_le_bytes()),
+            Bind::Float(f) => feed(3, &f.to_bits().to_le_bytes()),
+            Bind::Bool(b) => feed(4, &[u8::from(*b)]),
         }
     }
     for (rel, target) in edges {
-        text(5, rel);
-        text(6, target);
+        feed(5, rel.as_bytes());
+        feed(6, target.as_bytes());
     }
     hex::encode(&h.finalize()[..16])
 }

@@ -200,7 +200,7 @@ pub struct Org {
 impl Org {
     /// Makes every table's `created_at` rise with its ids, as in a real account (see
     /// [`Table::order_creation`]). The generator calls it once, after generating.
-    pub fn order_creation(&mut self) {
+    pub(crate) fn order_creation(&mut self) {
         for t in &mut self.tables {
             t.order_creation();
         }
