@@ -162,6 +162,48 @@ async fn malformed_records_are_quarantined_with_reasons() {
     );
 }
 
+/// A record quarantined by one sync and valid in the next leaves quarantine; the others stay.
+#[tokio::test]
+async fn a_record_that_maps_again_leaves_quarantine() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let fixed = Arc::new(AtomicBool::new(false));
+    let flag = fixed.clone();
+    let app = axum::Router::new()
+        .route(
+            "/people/v2/people",
+            get(move || {
+                let name = if flag.load(Ordering::SeqCst) {
+                    json!("Bea")
+                } else {
+                    json!(42)
+                };
+                list(vec![
+                    person("1", json!("Ann"), "1990-01-01"),
+                    person("2", name, "1990-01-01"),
+                    person("3", json!("Bo"), "not-a-date"),
+                ])
+            }),
+        )
+        .fallback(get(|| list(Vec::new())));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let client = tributary_core::Client::new(&base, tributary_core::Auth::None).unwrap();
+    let options = SyncOptions::new("q");
+    let sync = || orchestrator::sync(&store, &fixture::MANIFEST, &client, &options, None);
+    assert_eq!(sync().await.unwrap().state, "done");
+    let ids =
+        |q: Vec<(String, String, String)>| q.into_iter().map(|(_, id, _)| id).collect::<Vec<_>>();
+    assert_eq!(ids(store.quarantine("q").await.unwrap()), ["2", "3"]);
+    fixed.store(true, Ordering::SeqCst);
+    assert_eq!(sync().await.unwrap().state, "done");
+    assert_eq!(ids(store.quarantine("q").await.unwrap()), ["3"]);
+    assert_eq!(store.count("q", "people").await.unwrap(), 2);
+}
+
 async fn two_orgs_isolated(kind: &str) {
     let (sim_a, sim_b) = (sim(300, 1).await, sim(200, 2).await);
     let db = TestDb::of(kind).await;
