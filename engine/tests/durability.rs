@@ -111,6 +111,11 @@ async fn malformed_server() -> String {
             }),
         )
         .fallback(get(|| list(Vec::new())));
+    serve(app).await
+}
+
+/// Serves `app` on a loopback port; returns its base URL.
+async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -186,9 +191,7 @@ async fn a_record_that_maps_again_leaves_quarantine() {
             }),
         )
         .fallback(get(|| list(Vec::new())));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = serve(app).await;
     let db = TestDb::sqlite();
     let store = db.store().await;
     let client = tributary_core::Client::new(&base, tributary_core::Auth::None).unwrap();

@@ -500,14 +500,19 @@ impl Store {
         // A record that maps now leaves quarantine. Most pages have nothing quarantined for
         // the entity: one indexed probe then replaces a delete per chunk of ids (on
         // PostgreSQL each is parsed and planned afresh, its text varying with the page).
-        let any: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM quarantine WHERE org_id = $1 AND adapter = $2 AND entity = $3 LIMIT 1",
-        )
-        .bind(fence.org_id.clone())
-        .bind(fence.adapter.clone())
-        .bind(entity.to_owned())
-        .fetch_optional(&mut **tx)
-        .await?;
+        let any: Option<i64> =
+            match good {
+                [] => None,
+                _ => sqlx::query_scalar(
+                    "SELECT 1 FROM quarantine WHERE org_id = $1 AND adapter = $2 AND entity = $3 \
+                 LIMIT 1",
+                )
+                .bind(fence.org_id.clone())
+                .bind(fence.adapter.clone())
+                .bind(entity.to_owned())
+                .fetch_optional(&mut **tx)
+                .await?,
+            };
         let good = if any.is_some() { good } else { &[] };
         for chunk in good.chunks(1000) {
             let p = |n| self.dialect.seq_param(n, ColumnType::Text);
