@@ -50,6 +50,9 @@ async fn full_sync(kind: &str) {
         );
     }
     assert_matches_ground_truth(&store, org, &sim).await;
+    if kind == "postgres" {
+        assert_statistics_keep_up(&store).await;
+    }
     // Addresses, emails and phone numbers came side-loaded with people: the only requests
     // are the pages of the three top-level lists.
     let pages = |n: usize| n.div_ceil(100).max(1) as u64;
@@ -83,6 +86,28 @@ async fn full_sync(kind: &str) {
     store.close().await;
     db.drop_db().await;
     sim.shutdown().await;
+}
+
+/// The store analyzes the tables it fills: without statistics PostgreSQL's planner took the
+/// growing tables for empty and the per-page hash lookup scanned all of an entity's links.
+/// After a first sync into empty tables each has been analyzed since it last doubled.
+async fn assert_statistics_keep_up(store: &tributary_engine::Store) {
+    use sqlx::Row;
+    for table in ["external_links", "edges", "people", "emails"] {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT (SELECT count(*) FROM \"{table}\")::BIGINT, \
+             (SELECT reltuples FROM pg_class WHERE oid = '\"{table}\"'::regclass)::FLOAT8"
+        )))
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let (rows, estimate): (i64, f64) = (row.get(0), row.get(1));
+        assert!(rows > 2_000, "{table}: {rows} rows are too few to tell");
+        assert!(
+            estimate * 2.0 >= rows as f64,
+            "{table}: the planner believes {estimate} rows, the table holds {rows}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

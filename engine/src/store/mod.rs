@@ -1,10 +1,15 @@
 //! The database: SQLite (a file, the default) or PostgreSQL, through one `sqlx::Any` pool.
 //!
 //! Queries are written once with `$n` placeholders (SQLite reads them as numbered parameters);
-//! where the dialects differ, [`Dialect`] says how. Every query is scoped by `org_id`.
+//! where the dialects differ, [`Dialect`] says how, and the bulk statements of a page write
+//! take their rows in a dialect's own form (`bulk`). Every query is scoped by `org_id`.
+//! On PostgreSQL the store also keeps the planner's statistics current as tables grow
+//! (`stats`).
 
+mod bulk;
 mod dump;
 mod page;
+mod stats;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -86,6 +91,8 @@ pub struct Store {
     /// busy handler (which sleeps up to 100 ms between retries) keeps page commits fast.
     /// Other processes still queue through `busy_timeout`.
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Rows written per table since PostgreSQL last analyzed it (see [`stats`]).
+    growth: Arc<stats::Growth>,
 }
 
 /// A write transaction, holding this process's SQLite write slot until dropped.
@@ -207,8 +214,10 @@ impl Store {
             pool,
             dialect,
             writer: Arc::default(),
+            growth: Arc::default(),
         };
         store.migrate().await?;
+        store.load_growth().await?;
         Ok(store)
     }
 

@@ -6,13 +6,10 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{Bind, Store, WriteTx, bind_all, now_ms, sql};
+use super::{Bind, Dialect, Store, WriteTx, bind_all, now_ms, sql};
 use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
 use crate::error::StoreError;
 use crate::lease::Fence;
-
-/// SQLite allows 32 766 parameters per statement, PostgreSQL 65 535; stay well below both.
-const MAX_PARAMS: usize = 30_000;
 
 /// One record ready to store: every column value of its canonical table, in table order.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,20 +102,28 @@ pub struct PageCounts {
     pub quarantined: u64,
 }
 
-/// A statement whose text varies with the page (row counts, id lists): prepared for this use
-/// only. Caching every shape kept up to 100 large prepared statements per connection, and
-/// more shapes turn up as an organisation grows, so memory grew with it.
-fn transient<'q>(q: String) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    sqlx::query(sql(q)).persistent(false)
+impl Store {
+    /// A bulk statement (see [`super::bulk`]). On SQLite its text varies with the page (row
+    /// counts, id lists), so it is prepared for this use only: caching every shape kept up to
+    /// 100 large prepared statements per connection, and memory grew with the organisation.
+    /// On PostgreSQL the text is fixed per table and the prepared statement is kept.
+    fn bulk<'q>(&self, q: String) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        sqlx::query(sql(q)).persistent(self.dialect == Dialect::Postgres)
+    }
 }
 
-fn placeholders(start: usize, types: &[ColumnType], store: &Store) -> String {
-    let params: Vec<String> = types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| store.dialect.seq_param(start + i, *t))
-        .collect();
-    format!("({})", params.join(", "))
+/// Rows a page writes per table (upper bounds: unchanged records are not rewritten).
+fn written_rows(page: &PageWrite) -> Vec<(&'static str, usize)> {
+    let lists = std::iter::once(&page.records).chain(page.side.iter().map(|s| &s.records));
+    let mut writes = Vec::new();
+    for records in lists {
+        if let Some(first) = records.first() {
+            writes.push((first.table.table, records.len()));
+            writes.push(("external_links", records.len()));
+            writes.push(("edges", records.iter().map(|r| r.edges.len()).sum()));
+        }
+    }
+    writes
 }
 
 impl Store {
@@ -130,6 +135,7 @@ impl Store {
         page: PageWrite,
         lease_ttl_ms: i64,
     ) -> Result<(PageCounts, SideCounts), StoreError> {
+        let writes = written_rows(&page);
         let mut tx = self.begin_write().await?;
         if self.dialect == super::Dialect::Postgres {
             // As with SQLite's synchronous=NORMAL: an OS crash may roll back the last pages,
@@ -215,6 +221,7 @@ impl Store {
             return Err(fence.lost());
         }
         tx.commit().await?;
+        self.note_writes(&writes).await;
         Ok((counts, side_counts))
     }
 
@@ -304,25 +311,23 @@ impl Store {
         records: &[PreparedRecord],
     ) -> Result<HashMap<String, String>, StoreError> {
         let mut known = HashMap::new();
-        for chunk in records.chunks(1000) {
-            let p = |n| self.dialect.seq_param(n, ColumnType::Text);
-            let ids: Vec<String> = (0..chunk.len()).map(|i| p(i + 4)).collect();
+        let ids: Vec<&str> = records.iter().map(|r| r.external_id.as_str()).collect();
+        let p = |n| self.dialect.seq_param(n, ColumnType::Text);
+        for batch in self.dialect.any_of(4, &ids) {
             let q = format!(
                 "SELECT external_id, content_hash FROM external_links WHERE org_id = {} \
-                 AND adapter = {} AND entity = {} AND external_id IN ({})",
+                 AND adapter = {} AND entity = {} AND external_id{}",
                 p(1),
                 p(2),
                 p(3),
-                ids.join(", ")
+                batch.sql
             );
-            let mut query = transient(q)
+            let query = self
+                .bulk(q)
                 .bind(fence.org_id.clone())
                 .bind(fence.adapter.clone())
                 .bind(entity.to_owned());
-            for r in chunk {
-                query = query.bind(r.external_id.clone());
-            }
-            for row in query.fetch_all(&mut **tx).await? {
+            for row in bind_all(query, batch.binds).fetch_all(&mut **tx).await? {
                 known.insert(row.try_get(0)?, row.try_get(1)?);
             }
         }
@@ -350,20 +355,19 @@ impl Store {
             .filter(|(n, _)| !matches!(*n, "id" | "org_id" | "created_at"))
             .map(|(n, _)| format!("\"{n}\" = excluded.\"{n}\""))
             .collect();
-        for chunk in records.chunks((MAX_PARAMS / columns.len()).max(1)) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| placeholders(1 + i * columns.len(), &types, self))
-                .collect();
+        let rows = records.iter().map(|r| r.values.iter().cloned());
+        for batch in self.dialect.batches(&types, rows) {
             let q = format!(
-                "INSERT INTO \"{t}\" ({}) VALUES {} ON CONFLICT (\"id\") DO UPDATE SET {} \
+                "INSERT INTO \"{t}\" ({}) {} ON CONFLICT (\"id\") DO UPDATE SET {} \
                  WHERE \"{t}\".\"org_id\" = excluded.\"org_id\"",
                 names.join(", "),
-                rows.join(", "),
+                batch.sql,
                 updates.join(", "),
                 t = table.table
             );
-            let values = chunk.iter().flat_map(|r| r.values.iter().cloned());
-            bind_all(transient(q), values).execute(&mut **tx).await?;
+            bind_all(self.bulk(q), batch.binds)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }
@@ -374,22 +378,20 @@ impl Store {
         fence: &Fence,
         records: &[&PreparedRecord],
     ) -> Result<(), StoreError> {
-        for chunk in records.chunks(1000) {
-            let p = |n| self.dialect.seq_param(n, ColumnType::Text);
-            let ids: Vec<String> = (0..chunk.len()).map(|i| p(i + 3)).collect();
+        let ids: Vec<&str> = records.iter().map(|r| r.canonical_id.as_str()).collect();
+        let p = |n| self.dialect.seq_param(n, ColumnType::Text);
+        for batch in self.dialect.any_of(3, &ids) {
             let q = format!(
-                "DELETE FROM edges WHERE org_id = {} AND adapter = {} AND source_id IN ({})",
+                "DELETE FROM edges WHERE org_id = {} AND adapter = {} AND source_id{}",
                 p(1),
                 p(2),
-                ids.join(", ")
+                batch.sql
             );
-            let mut query = transient(q)
+            let query = self
+                .bulk(q)
                 .bind(fence.org_id.clone())
                 .bind(fence.adapter.clone());
-            for r in chunk {
-                query = query.bind(r.canonical_id.clone());
-            }
-            query.execute(&mut **tx).await?;
+            bind_all(query, batch.binds).execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -411,31 +413,27 @@ impl Store {
             .collect();
         edges.sort_unstable();
         edges.dedup();
-        let types = [ColumnType::Text; 5]
-            .iter()
-            .chain(&[ColumnType::Integer])
-            .copied()
-            .collect::<Vec<_>>();
-        for chunk in edges.chunks(MAX_PARAMS / types.len()) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| placeholders(1 + i * types.len(), &types, self))
-                .collect();
+        let mut types = vec![ColumnType::Text; 5];
+        types.push(ColumnType::Integer);
+        let rows = edges.iter().map(|(s, rel, t)| {
+            [
+                Bind::Text(fence.org_id.clone()),
+                Bind::Text(fence.adapter.clone()),
+                Bind::Text((*s).to_owned()),
+                Bind::Text((*rel).to_owned()),
+                Bind::Text((*t).to_owned()),
+                Bind::Int(now),
+            ]
+        });
+        for batch in self.dialect.batches(&types, rows) {
             let q = format!(
                 "INSERT INTO edges (org_id, adapter, source_id, relationship, target_id, \
-                 last_seen_ms) VALUES {} ON CONFLICT DO NOTHING",
-                rows.join(", ")
+                 last_seen_ms) {} ON CONFLICT DO NOTHING",
+                batch.sql
             );
-            let values = chunk.iter().flat_map(|(s, rel, t)| {
-                [
-                    Bind::Text(fence.org_id.clone()),
-                    Bind::Text(fence.adapter.clone()),
-                    Bind::Text((*s).to_owned()),
-                    Bind::Text((*rel).to_owned()),
-                    Bind::Text((*t).to_owned()),
-                    Bind::Int(now),
-                ]
-            });
-            bind_all(transient(q), values).execute(&mut **tx).await?;
+            bind_all(self.bulk(q), batch.binds)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }
@@ -448,42 +446,40 @@ impl Store {
         records: &[PreparedRecord],
         now: i64,
     ) -> Result<(), StoreError> {
-        const N: usize = 11;
         let mut types = vec![ColumnType::Text; 8];
         types.extend([ColumnType::Integer, ColumnType::Integer, ColumnType::Text]);
-        for chunk in records.chunks(MAX_PARAMS / N) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| placeholders(1 + i * N, &types, self))
-                .collect();
+        let rows = records.iter().map(|r| {
+            [
+                Bind::Text(fence.org_id.clone()),
+                Bind::Text(fence.adapter.clone()),
+                Bind::Text(entity.to_owned()),
+                Bind::Text(r.external_id.clone()),
+                Bind::Text(r.canonical_id.clone()),
+                Bind::Text(r.table.entity.to_owned()),
+                Bind::Text(r.content_hash.clone()),
+                r.remote_updated_at
+                    .clone()
+                    .map_or(Bind::Null(ColumnType::Text), Bind::Text),
+                Bind::Int(now),
+                Bind::Int(now),
+                Bind::Text(fence.run_id.clone()),
+            ]
+        });
+        for batch in self.dialect.batches(&types, rows) {
             let q = format!(
                 "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
                  canonical_entity, content_hash, remote_updated_at, first_seen_ms, last_seen_ms, \
-                 last_run_id) VALUES {} ON CONFLICT (org_id, adapter, entity, external_id) \
+                 last_run_id) {} ON CONFLICT (org_id, adapter, entity, external_id) \
                  DO UPDATE SET canonical_id = excluded.canonical_id, \
                  canonical_entity = excluded.canonical_entity, \
                  content_hash = excluded.content_hash, \
                  remote_updated_at = excluded.remote_updated_at, \
                  last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id",
-                rows.join(", ")
+                batch.sql
             );
-            let values = chunk.iter().flat_map(|r| {
-                [
-                    Bind::Text(fence.org_id.clone()),
-                    Bind::Text(fence.adapter.clone()),
-                    Bind::Text(entity.to_owned()),
-                    Bind::Text(r.external_id.clone()),
-                    Bind::Text(r.canonical_id.clone()),
-                    Bind::Text(r.table.entity.to_owned()),
-                    Bind::Text(r.content_hash.clone()),
-                    r.remote_updated_at
-                        .clone()
-                        .map_or(Bind::Null(ColumnType::Text), Bind::Text),
-                    Bind::Int(now),
-                    Bind::Int(now),
-                    Bind::Text(fence.run_id.clone()),
-                ]
-            });
-            bind_all(transient(q), values).execute(&mut **tx).await?;
+            bind_all(self.bulk(q), batch.binds)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }
@@ -514,25 +510,23 @@ impl Store {
                 .await?,
             };
         let good = if any.is_some() { good } else { &[] };
-        for chunk in good.chunks(1000) {
-            let p = |n| self.dialect.seq_param(n, ColumnType::Text);
-            let ids: Vec<String> = (0..chunk.len()).map(|i| p(i + 4)).collect();
+        let ids: Vec<&str> = good.iter().map(|r| r.external_id.as_str()).collect();
+        let p = |n| self.dialect.seq_param(n, ColumnType::Text);
+        for batch in self.dialect.any_of(4, &ids) {
             let q = format!(
                 "DELETE FROM quarantine WHERE org_id = {} AND adapter = {} AND entity = {} \
-                 AND external_id IN ({})",
+                 AND external_id{}",
                 p(1),
                 p(2),
                 p(3),
-                ids.join(", ")
+                batch.sql
             );
-            let mut query = transient(q)
+            let query = self
+                .bulk(q)
                 .bind(fence.org_id.clone())
                 .bind(fence.adapter.clone())
                 .bind(entity.to_owned());
-            for r in chunk {
-                query = query.bind(r.external_id.clone());
-            }
-            query.execute(&mut **tx).await?;
+            bind_all(query, batch.binds).execute(&mut **tx).await?;
         }
         for q in bad {
             let stmt = format!(

@@ -1,0 +1,132 @@
+//! Planner statistics on PostgreSQL: the store analyzes the tables it fills as they grow.
+//!
+//! A first sync fills empty tables. Until PostgreSQL analyzes them, its planner believes the
+//! (org, adapter, entity) prefix of `external_links` holds about one row, so the per-page hash
+//! lookup scans that whole prefix and filters the page's ids instead of looking each one up:
+//! a page cost grew with the organisation, and 500,000 people took 44× the time of 50,000.
+//! Autovacuum would analyze the tables at most once a minute, and not at all where it is off
+//! (as on these machines). So the store counts the rows it writes per table and runs `ANALYZE`
+//! whenever a table has taken as many rows as it held at its last analysis (at least
+//! [`MIN_ROWS`]): about log₂(n / 1,000) analyses of a table that grows to n rows, each a
+//! fixed-size sample.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use sqlx::Row;
+
+use super::{Dialect, Store, sql};
+use crate::error::StoreError;
+
+/// Rows written before a table is first analyzed.
+const MIN_ROWS: f64 = 1_000.0;
+
+/// Rows written per table since its last analysis.
+#[derive(Debug, Default)]
+pub(crate) struct Growth {
+    tables: Mutex<HashMap<String, Entry>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Rows the table held at its last analysis (PostgreSQL's `reltuples`), as far as known.
+    base: f64,
+    /// Rows written since.
+    written: f64,
+}
+
+impl Growth {
+    /// Records `n` rows written to `table`; true when the table is due for analysis (and then
+    /// counts the analysis as done, so that concurrent writers do not repeat it).
+    fn note(&self, table: &str, n: usize) -> bool {
+        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(e) = tables.get_mut(table) else {
+            return false;
+        };
+        e.written += n as f64;
+        if e.written < e.base.max(MIN_ROWS) {
+            return false;
+        }
+        e.base += e.written;
+        e.written = 0.0;
+        true
+    }
+}
+
+impl Store {
+    /// Reads what PostgreSQL knows of the size of every table of the current schema.
+    pub(crate) async fn load_growth(&self) -> Result<(), StoreError> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(());
+        }
+        let rows = sqlx::query(
+            "SELECT c.relname::TEXT, GREATEST(c.reltuples, 0)::FLOAT8 FROM pg_class c \
+             WHERE c.relkind = 'r' AND c.relnamespace = to_regnamespace(current_schema())",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tables = self.growth.tables.lock().unwrap_or_else(|e| e.into_inner());
+        for row in rows {
+            let base: f64 = row.try_get(1)?;
+            tables.insert(row.try_get(0)?, Entry { base, written: 0.0 });
+        }
+        Ok(())
+    }
+
+    /// Counts rows just committed per table and analyzes the tables that have doubled.
+    /// Statistics only steer plans, so a failed analysis is logged, not returned.
+    pub(crate) async fn note_writes(&self, writes: &[(&str, usize)]) {
+        if self.dialect != Dialect::Postgres {
+            return;
+        }
+        for &(table, n) in writes {
+            if n == 0 || !self.growth.note(table, n) {
+                continue;
+            }
+            let started = std::time::Instant::now();
+            match sqlx::query(sql(format!("ANALYZE \"{table}\"")))
+                .execute(&self.pool)
+                .await
+            {
+                Ok(_) => tracing::debug!(table, elapsed = ?started.elapsed(), "analyzed"),
+                Err(e) => tracing::warn!(table, error = %e, "could not analyze the table"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn growth(base: f64) -> Growth {
+        let g = Growth::default();
+        g.tables
+            .lock()
+            .unwrap()
+            .insert("t".into(), Entry { base, written: 0.0 });
+        g
+    }
+
+    #[test]
+    fn an_empty_table_is_analyzed_after_a_thousand_rows_then_each_time_it_doubles() {
+        let g = growth(0.0);
+        assert!(!g.note("t", 999));
+        assert!(g.note("t", 1));
+        assert!(!g.note("t", 999));
+        assert!(g.note("t", 1), "1,000 more rows double the table");
+        assert!(!g.note("t", 1_999));
+        assert!(g.note("t", 1));
+        assert!(
+            !g.note("other", 1_000_000),
+            "tables the store did not find are left alone"
+        );
+    }
+
+    #[test]
+    fn an_analyzed_table_waits_until_it_has_doubled() {
+        let g = growth(50_000.0);
+        assert!(!g.note("t", 49_999));
+        assert!(g.note("t", 1));
+    }
+}
