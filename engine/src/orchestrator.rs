@@ -230,6 +230,7 @@ pub async fn sync(
         })
     });
     let results = join_all(tasks).await;
+    store.settle().await;
     // A database failure is fatal to the whole sync; other failures are per entity.
     for r in results {
         if let Err(EngineError::Store(e)) = r {

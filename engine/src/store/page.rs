@@ -112,18 +112,16 @@ impl Store {
     }
 }
 
-/// Rows a page writes per table (upper bounds: unchanged records are not rewritten).
-fn written_rows(page: &PageWrite) -> Vec<(&'static str, usize)> {
+/// Rows a page writes to the tables the engine's own queries read by key (`external_links`,
+/// `edges`; upper bounds: unchanged records are not rewritten). See [`super::stats`].
+fn written_rows(page: &PageWrite) -> [(&'static str, usize); 2] {
     let lists = std::iter::once(&page.records).chain(page.side.iter().map(|s| &s.records));
-    let mut writes = Vec::new();
+    let (mut links, mut edges) = (0, 0);
     for records in lists {
-        if let Some(first) = records.first() {
-            writes.push((first.table.table, records.len()));
-            writes.push(("external_links", records.len()));
-            writes.push(("edges", records.iter().map(|r| r.edges.len()).sum()));
-        }
+        links += records.len();
+        edges += records.iter().map(|r| r.edges.len()).sum::<usize>();
     }
-    writes
+    [("external_links", links), ("edges", edges)]
 }
 
 impl Store {
@@ -136,15 +134,7 @@ impl Store {
         lease_ttl_ms: i64,
     ) -> Result<(PageCounts, SideCounts), StoreError> {
         let writes = written_rows(&page);
-        let mut tx = self.begin_write().await?;
-        if self.dialect == super::Dialect::Postgres {
-            // As with SQLite's synchronous=NORMAL: an OS crash may roll back the last pages,
-            // always together with their checkpoints (WAL order), so they are fetched again;
-            // a process crash loses nothing. Saves an fsync wait per page.
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
-                .await?;
-        }
+        let mut tx = self.begin_page_write().await?;
         self.check_fence(&mut tx, fence).await?;
         let now = now_ms();
         let counts = self
@@ -221,7 +211,7 @@ impl Store {
             return Err(fence.lost());
         }
         tx.commit().await?;
-        self.note_writes(&writes).await;
+        self.note_writes(&writes);
         Ok((counts, side_counts))
     }
 
