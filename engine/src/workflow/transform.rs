@@ -58,11 +58,14 @@ fn namespace_of(org: &str, adapter: &str, entity: &str) -> [u8; 12] {
     out
 }
 
+/// A cached namespace: organisation, adapter, entity and its hash digits.
+type Namespace = (String, String, String, [u8; 12]);
+
 thread_local! {
     /// Recently used namespaces. A page asks for the same few (organisation, adapter, entity)
     /// triples thousands of times (every record and every edge target), and hashing each
     /// was 3 % of a sync's CPU.
-    static NAMESPACES: std::cell::RefCell<Vec<(String, String, String, [u8; 12])>> =
+    static NAMESPACES: std::cell::RefCell<Vec<Namespace>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
