@@ -240,3 +240,85 @@ async fn two_orgs_isolated_sqlite() {
 async fn two_orgs_isolated_postgres() {
     two_orgs_isolated("postgres").await;
 }
+
+/// A paged list (2 per page) whose second and third pages repeat the record before them, as a
+/// list that shifts while it is paged does; the page at offset 6 answers 400 until `fixed`.
+fn shifting_server(fixed: std::sync::Arc<std::sync::atomic::AtomicBool>) -> axum::Router {
+    use axum::extract::Query;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use std::collections::HashMap;
+    let pages: [&[&str]; 5] = [&["1", "2"], &["2", "3"], &["3", "4"], &["5", "6"], &["7"]];
+    axum::Router::new()
+        .route(
+            "/people/v2/people",
+            get(move |Query(q): Query<HashMap<String, String>>| async move {
+                let offset: usize = q.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+                if offset == 6 && !fixed.load(std::sync::atomic::Ordering::SeqCst) {
+                    return (StatusCode::BAD_REQUEST, "broken page").into_response();
+                }
+                let Some(ids) = pages.get(offset / 2) else {
+                    return list(Vec::new()).await.into_response();
+                };
+                let data: Vec<Value> = ids
+                    .iter()
+                    .map(|id| person(id, json!(format!("P{id}")), "1990-01-01"))
+                    .collect();
+                let next = (offset / 2 + 1 < pages.len()).then(|| json!({"offset": offset + 2}));
+                let mut meta = json!({"total_count": 9, "count": data.len()});
+                if let Some(next) = next {
+                    meta["next"] = next;
+                }
+                Json(json!({"data": data, "included": [], "meta": meta})).into_response()
+            }),
+        )
+        .fallback(get(|| list(Vec::new())))
+}
+
+/// Pages commit in order, also while (on PostgreSQL) a page's records are written before the
+/// previous page has committed: a page that repeats a record of the page before waits for it
+/// (counted unchanged, not created twice), and a broken page stops the sync after the pages
+/// before it committed, so the next sync resumes there and ends with exact counts.
+async fn shifting_pages_commit_in_order(kind: &str) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let fixed = Arc::new(AtomicBool::new(false));
+    let base = serve(shifting_server(fixed.clone())).await;
+    let db = TestDb::of(kind).await;
+    let store = db.store().await;
+    let client = tributary_core::Client::new(&base, tributary_core::Auth::None).unwrap();
+    let options = SyncOptions::new("shift");
+    let sync = || orchestrator::sync(&store, &fixture::MANIFEST, &client, &options, None);
+    let person = |s: &tributary_engine::SyncSummary| {
+        let p = s.entities.iter().find(|e| e.entity == "Person").unwrap();
+        (p.fetched, p.created, p.unchanged, p.next_offset)
+    };
+    let first = tokio::time::timeout(std::time::Duration::from_secs(60), sync())
+        .await
+        .expect("no deadlock")
+        .unwrap();
+    assert_ne!(first.state, "done");
+    // Pages at offsets 0, 2 and 4 committed; the checkpoint points at the broken page.
+    assert_eq!(person(&first), (6, 4, 2, Some(6)), "{first:#?}");
+    assert_eq!(store.count("shift", "people").await.unwrap(), 4);
+    fixed.store(true, Ordering::SeqCst);
+    let second = tokio::time::timeout(std::time::Duration::from_secs(60), sync())
+        .await
+        .expect("no deadlock")
+        .unwrap();
+    assert_eq!(second.state, "done", "{second:#?}");
+    assert_eq!(person(&second), (9, 7, 2, None), "{second:#?}");
+    assert_eq!(store.count("shift", "people").await.unwrap(), 7);
+    store.close().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shifting_pages_commit_in_order_sqlite() {
+    shifting_pages_commit_in_order("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shifting_pages_commit_in_order_postgres() {
+    shifting_pages_commit_in_order("postgres").await;
+}

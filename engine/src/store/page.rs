@@ -112,6 +112,19 @@ impl Store {
     }
 }
 
+/// A page whose records are written in an open transaction that has not touched the entity
+/// runs yet: see [`Store::stage_page`].
+pub(crate) struct StagedPage {
+    tx: WriteTx,
+    now: i64,
+    counts: PageCounts,
+    side: SideCounts,
+    checkpoint: Checkpoint,
+    fetched: usize,
+    pages: usize,
+    writes: [(&'static str, usize); 2],
+}
+
 /// Rows a page writes to the tables the engine's own queries read by key (`external_links`,
 /// `edges`; upper bounds: unchanged records are not rewritten). See [`super::stats`].
 fn written_rows(page: &PageWrite) -> [(&'static str, usize); 2] {
@@ -133,9 +146,23 @@ impl Store {
         page: PageWrite,
         lease_ttl_ms: i64,
     ) -> Result<(PageCounts, SideCounts), StoreError> {
+        let staged = self.stage_page(fence, page).await?;
+        self.finish_page(fence, staged, lease_ttl_ms).await
+    }
+
+    /// The first half of [`Store::commit_page`]: opens the page transaction and writes the
+    /// records, without touching the entity runs, so that on PostgreSQL the next page's
+    /// records can be written while this one waits to commit ([`Store::finish_page`]).
+    pub(crate) async fn stage_page(
+        &self,
+        fence: &Fence,
+        page: PageWrite,
+    ) -> Result<StagedPage, StoreError> {
         let writes = written_rows(&page);
         let mut tx = self.begin_page_write().await?;
-        self.check_fence(&mut tx, fence).await?;
+        // An early way out only, without a row lock (which would make the next page's
+        // transaction wait here): the checkpoint update re-checks the fence under its lock.
+        self.check_fence_with(&mut tx, fence, false).await?;
         let now = now_ms();
         let counts = self
             .write_records(
@@ -147,18 +174,44 @@ impl Store {
                 now,
             )
             .await?;
-        let mut side_counts: SideCounts = Vec::with_capacity(page.side.len());
-        for side in page.side {
+        let mut side = Vec::with_capacity(page.side.len());
+        for s in page.side {
             let c = self
-                .write_records(
-                    &mut tx,
-                    fence,
-                    &side.entity,
-                    side.records,
-                    &side.quarantined,
-                    now,
-                )
+                .write_records(&mut tx, fence, &s.entity, s.records, &s.quarantined, now)
                 .await?;
+            side.push((s.entity, s.fetched as u64, c));
+        }
+        Ok(StagedPage {
+            tx,
+            now,
+            counts,
+            side,
+            checkpoint: page.checkpoint,
+            fetched: page.fetched,
+            pages: page.pages,
+            writes,
+        })
+    }
+
+    /// The second half of [`Store::commit_page`]: counts, checkpoint, commit. Refuses with
+    /// [`StoreError::LeaseLost`] (and rolls everything back) when the lease is no longer ours.
+    pub(crate) async fn finish_page(
+        &self,
+        fence: &Fence,
+        staged: StagedPage,
+        lease_ttl_ms: i64,
+    ) -> Result<(PageCounts, SideCounts), StoreError> {
+        let StagedPage {
+            mut tx,
+            now,
+            counts,
+            side,
+            checkpoint: cp,
+            fetched,
+            pages,
+            writes,
+        } = staged;
+        for (entity, side_fetched, c) in &side {
             // The side-loaded entity's run waits (pending) for this one; its counts grow here,
             // in the same transaction as its records.
             sqlx::query(
@@ -167,7 +220,7 @@ impl Store {
                  quarantined = quarantined + $5, updated_ms = $6 \
                  WHERE run_id = $7 AND org_id = $8 AND entity = $9",
             )
-            .bind(side.fetched as i64)
+            .bind(*side_fetched as i64)
             .bind(c.created as i64)
             .bind(c.updated as i64)
             .bind(c.unchanged as i64)
@@ -175,23 +228,22 @@ impl Store {
             .bind(now)
             .bind(fence.run_id.clone())
             .bind(fence.org_id.clone())
-            .bind(side.entity.clone())
+            .bind(entity.clone())
             .execute(&mut *tx)
             .await?;
-            side_counts.push((side.entity, side.fetched as u64, c));
         }
-        let cp = &page.checkpoint;
         let done = cp.done;
         let result = sqlx::query(
             "UPDATE entity_runs SET cursor_parent = $1, next_offset = $2, pages = pages + $16, \
              fetched = fetched + $3, created = created + $4, updated = updated + $5, \
              unchanged = unchanged + $6, quarantined = quarantined + $7, state = $8, \
              finished_ms = $9, lease_expires_ms = $10, updated_ms = $11 \
-             WHERE id = $12 AND org_id = $13 AND epoch = $14 AND lease_owner = $15",
+             WHERE id = $12 AND org_id = $13 AND epoch = $14 AND lease_owner = $15 \
+             AND state = 'running'",
         )
         .bind(cp.cursor_parent.clone())
         .bind(cp.next_offset)
-        .bind(page.fetched as i64)
+        .bind(fetched as i64)
         .bind(counts.created as i64)
         .bind(counts.updated as i64)
         .bind(counts.unchanged as i64)
@@ -204,7 +256,7 @@ impl Store {
         .bind(fence.org_id.clone())
         .bind(fence.epoch)
         .bind(fence.owner.clone())
-        .bind(page.pages as i64)
+        .bind(pages as i64)
         .execute(&mut *tx)
         .await?;
         if result.rows_affected() != 1 {
@@ -212,7 +264,7 @@ impl Store {
         }
         tx.commit().await?;
         self.note_writes(&writes);
-        Ok((counts, side_counts))
+        Ok((counts, side))
     }
 
     /// Writes one entity's records of a page: rows, edges, external links, quarantine.
@@ -272,9 +324,19 @@ impl Store {
         tx: &mut WriteTx,
         fence: &Fence,
     ) -> Result<(), StoreError> {
+        self.check_fence_with(tx, fence, true).await
+    }
+
+    /// [`Store::check_fence`], with or without the row lock.
+    async fn check_fence_with(
+        &self,
+        tx: &mut WriteTx,
+        fence: &Fence,
+        lock: bool,
+    ) -> Result<(), StoreError> {
         let q = format!(
             "SELECT epoch, lease_owner, state FROM entity_runs WHERE id = $1 AND org_id = $2{}",
-            self.dialect.for_update()
+            if lock { self.dialect.for_update() } else { "" }
         );
         let row = sqlx::query(sql(q))
             .bind(fence.entity_run_id.clone())

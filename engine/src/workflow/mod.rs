@@ -5,9 +5,12 @@
 pub mod plan;
 mod transform;
 
+use std::collections::HashSet;
+
 use futures::StreamExt;
 use sqlx::Row;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 use tributary_core::{Client, EndpointKind, EntityDef, Manifest, Query, RawPage};
 
 pub use plan::{SideLoad, Source};
@@ -293,11 +296,87 @@ impl EntityWorkflow<'_> {
             }
         });
         let _producer = AbortOnDrop(producer);
-        while let Some(item) = rx.recv().await {
-            let (write, total) = item?;
-            self.commit(fence, write, total).await?;
+        // On PostgreSQL a page's records are written while the page before it commits, in two
+        // transactions on two connections: a page transaction is one server process's serial
+        // work, and the second core waited. Commits stay in page order (a page writes its
+        // checkpoint only after the previous page committed), and a page that shares a record
+        // with the previous one (a list that shifted while it was paged) waits for it first,
+        // so that neither transaction can wait for the other's rows. SQLite has one writer.
+        let depth = match self.store.dialect() {
+            crate::store::Dialect::Postgres => 2,
+            crate::store::Dialect::Sqlite => 1,
+        };
+        let mut pending = futures::stream::FuturesOrdered::new();
+        // The page last sent to commit: whether it committed, and its records.
+        let mut previous: Option<(oneshot::Receiver<bool>, RecordKeys)> = None;
+        loop {
+            tokio::select! {
+                biased;
+                Some(committed) = pending.next(), if !pending.is_empty() => committed?,
+                item = rx.recv(), if pending.len() < depth => {
+                    let Some(item) = item else { break };
+                    let (write, total) = match item {
+                        Ok(item) => item,
+                        Err(e) => {
+                            // The pages before the broken one still commit.
+                            while let Some(committed) = pending.next().await {
+                                committed?;
+                            }
+                            return Err(e.into());
+                        }
+                    };
+                    let keys = record_keys(&write);
+                    let after = match previous.take() {
+                        Some((after, before)) if before.is_disjoint(&keys) => Some(after),
+                        Some(_) => {
+                            while let Some(committed) = pending.next().await {
+                                committed?;
+                            }
+                            None
+                        }
+                        None => None,
+                    };
+                    let (committed, next) = oneshot::channel();
+                    pending.push_back(self.commit_after(fence, write, total, after, committed));
+                    previous = Some((next, keys));
+                }
+            }
+        }
+        while let Some(committed) = pending.next().await {
+            committed?;
         }
         Ok(())
+    }
+
+    /// Commits `write` once the page before it has (`after` says whether it did); tells the
+    /// next page through `committed`.
+    async fn commit_after(
+        &self,
+        fence: &Fence,
+        write: PageWrite,
+        total: Option<u64>,
+        after: Option<oneshot::Receiver<bool>>,
+        committed: oneshot::Sender<bool>,
+    ) -> Result<(), EngineError> {
+        let result = async {
+            let (fetched, done) = (write.fetched as u64, write.checkpoint.done);
+            let staged = self.store.stage_page(fence, write).await?;
+            if let Some(after) = after
+                && after.await != Ok(true)
+            {
+                // The previous page failed, and its error is the one reported.
+                return Err(EngineError::from(fence.lost()));
+            }
+            let (counts, side) = self
+                .store
+                .finish_page(fence, staged, self.config.lease_ttl_ms)
+                .await?;
+            self.report(fetched, counts, side, total, done);
+            Ok(())
+        }
+        .await;
+        let _ = committed.send(result.is_ok());
+        result
     }
 
     async fn commit(
@@ -312,7 +391,19 @@ impl EntityWorkflow<'_> {
             .store
             .commit_page(fence, write, self.config.lease_ttl_ms)
             .await?;
+        self.report(fetched, counts, side, total, done);
+        Ok(())
+    }
 
+    /// Sends a committed page's progress.
+    fn report(
+        &self,
+        fetched: u64,
+        counts: crate::store::PageCounts,
+        side: crate::store::SideCounts,
+        total: Option<u64>,
+        done: bool,
+    ) {
         if let Some(tx) = self.progress {
             let _ = tx.send(Progress::Page {
                 entity: self.entity.name,
@@ -334,7 +425,6 @@ impl EntityWorkflow<'_> {
                 });
             }
         }
-        Ok(())
     }
 
     fn empty(&self, checkpoint: Checkpoint) -> PageWrite {
@@ -348,6 +438,26 @@ impl EntityWorkflow<'_> {
             side: Vec::new(),
         }
     }
+}
+
+/// (entity, remote id) pairs.
+type RecordKeys = HashSet<(String, String)>;
+
+/// Every (entity, remote id) a page writes, side-loaded and quarantined records included.
+fn record_keys(write: &PageWrite) -> RecordKeys {
+    let own = (write.entity.as_str(), &write.records, &write.quarantined);
+    let side = write
+        .side
+        .iter()
+        .map(|s| (s.entity.as_str(), &s.records, &s.quarantined));
+    std::iter::once(own)
+        .chain(side)
+        .flat_map(|(entity, records, quarantined)| {
+            let ids = records.iter().map(|r| &r.external_id);
+            ids.chain(quarantined.iter().map(|q| &q.external_id))
+                .map(move |id| (entity.to_owned(), id.clone()))
+        })
+        .collect()
 }
 
 /// Prepares records, splitting those that map from those to quarantine.
