@@ -102,16 +102,6 @@ pub struct PageCounts {
     pub quarantined: u64,
 }
 
-impl Store {
-    /// A bulk statement (see [`super::bulk`]). On SQLite its text varies with the page (row
-    /// counts, id lists), so it is prepared for this use only: caching every shape kept up to
-    /// 100 large prepared statements per connection, and memory grew with the organisation.
-    /// On PostgreSQL the text is fixed per table and the prepared statement is kept.
-    fn bulk<'q>(&self, q: String) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-        sqlx::query(sql(q)).persistent(self.dialect == Dialect::Postgres)
-    }
-}
-
 /// A page whose records are written in an open transaction that has not touched the entity
 /// runs yet: see [`Store::stage_page`].
 pub(crate) struct StagedPage {
@@ -138,6 +128,14 @@ fn written_rows(page: &PageWrite) -> [(&'static str, usize); 2] {
 }
 
 impl Store {
+    /// A bulk statement (see [`super::bulk`]). On SQLite its text varies with the page (row
+    /// counts, id lists), so it is prepared for this use only: caching every shape kept up to
+    /// 100 large prepared statements per connection, and memory grew with the organisation.
+    /// On PostgreSQL the text is fixed per table and the prepared statement is kept.
+    fn bulk<'q>(&self, q: String) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        sqlx::query(sql(q)).persistent(self.dialect == Dialect::Postgres)
+    }
+
     /// Commits one page under `fence`. Refuses with [`StoreError::LeaseLost`] when another
     /// worker has claimed the entity run since, so a stale worker can never write.
     pub async fn commit_page(

@@ -302,12 +302,11 @@ impl EntityWorkflow<'_> {
         // checkpoint only after the previous page committed), and a page that shares a record
         // with the previous one (a list that shifted while it was paged) waits for it first,
         // so that neither transaction can wait for the other's rows. SQLite has one writer.
-        let depth = match self.store.dialect() {
-            crate::store::Dialect::Postgres => 2,
-            crate::store::Dialect::Sqlite => 1,
-        };
+        let overlap = self.store.dialect() == crate::store::Dialect::Postgres;
+        let depth = if overlap { 2 } else { 1 };
         let mut pending = futures::stream::FuturesOrdered::new();
-        // The page last sent to commit: whether it committed, and its records.
+        // The page last sent to commit (when pages overlap): whether it committed, and its
+        // records.
         let mut previous: Option<(oneshot::Receiver<bool>, RecordKeys)> = None;
         loop {
             tokio::select! {
@@ -319,33 +318,28 @@ impl EntityWorkflow<'_> {
                         Ok(item) => item,
                         Err(e) => {
                             // The pages before the broken one still commit.
-                            while let Some(committed) = pending.next().await {
-                                committed?;
-                            }
+                            drain(&mut pending).await?;
                             return Err(e.into());
                         }
                     };
-                    let keys = record_keys(&write);
-                    let after = match previous.take() {
-                        Some((after, before)) if before.is_disjoint(&keys) => Some(after),
-                        Some(_) => {
-                            while let Some(committed) = pending.next().await {
-                                committed?;
-                            }
+                    let keys = overlap.then(|| record_keys(&write));
+                    let after = match (previous.take(), &keys) {
+                        (Some((after, before)), Some(keys)) if before.is_disjoint(keys) => {
+                            Some(after)
+                        }
+                        (Some(_), _) => {
+                            drain(&mut pending).await?;
                             None
                         }
-                        None => None,
+                        (None, _) => None,
                     };
                     let (committed, next) = oneshot::channel();
                     pending.push_back(self.commit_after(fence, write, total, after, committed));
-                    previous = Some((next, keys));
+                    previous = keys.map(|keys| (next, keys));
                 }
             }
         }
-        while let Some(committed) = pending.next().await {
-            committed?;
-        }
-        Ok(())
+        drain(&mut pending).await
     }
 
     /// Commits `write` once the page before it has (`after` says whether it did); tells the
@@ -438,6 +432,18 @@ impl EntityWorkflow<'_> {
             side: Vec::new(),
         }
     }
+}
+
+/// Waits for the commits in flight, in order; the first error is returned.
+async fn drain(
+    pending: &mut futures::stream::FuturesOrdered<
+        impl std::future::Future<Output = Result<(), EngineError>>,
+    >,
+) -> Result<(), EngineError> {
+    while let Some(committed) = pending.next().await {
+        committed?;
+    }
+    Ok(())
 }
 
 /// (entity, remote id) pairs.
