@@ -203,8 +203,11 @@ impl Store {
                     .await?
             }
             Dialect::Postgres => {
+                // Each running entity workflow holds up to two page transactions (they
+                // overlap on PostgreSQL); with the default 4 workflows that is 8, and leases,
+                // analyses and reads need connections beside them. Opened on demand.
                 AnyPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options)
                     .await?
