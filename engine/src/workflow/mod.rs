@@ -373,20 +373,16 @@ impl EntityWorkflow<'_> {
         result
     }
 
+    /// Commits `write` (no page in flight before it).
     async fn commit(
         &self,
         fence: &Fence,
         write: PageWrite,
         total: Option<u64>,
     ) -> Result<(), EngineError> {
-        let fetched = write.fetched as u64;
-        let done = write.checkpoint.done;
-        let (counts, side) = self
-            .store
-            .commit_page(fence, write, self.config.lease_ttl_ms)
-            .await?;
-        self.report(fetched, counts, side, total, done);
-        Ok(())
+        let (committed, _) = oneshot::channel();
+        self.commit_after(fence, write, total, None, committed)
+            .await
     }
 
     /// Sends a committed page's progress.
