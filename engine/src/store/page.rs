@@ -275,12 +275,23 @@ impl Store {
         quarantined: &[Quarantined],
         now: i64,
     ) -> Result<PageCounts, StoreError> {
-        // A page may list a record twice when the remote list shifts; the last copy wins.
+        // A write may hold a record twice when the remote list shifts while it is paged (or
+        // pages that repeat a record commit together); the last copy wins. A repeat counts as
+        // the next page would have counted it: unchanged, or updated if it differs, so the
+        // counts add up to the records fetched however pages are grouped.
+        let mut counts = PageCounts::default();
         let mut records: Vec<PreparedRecord> = Vec::with_capacity(page_records.len());
         let mut index: HashMap<String, usize> = HashMap::new();
         for r in page_records {
             match index.get(&r.external_id) {
-                Some(&i) => records[i] = r,
+                Some(&i) => {
+                    if records[i].content_hash == r.content_hash {
+                        counts.unchanged += 1;
+                    } else {
+                        counts.updated += 1;
+                    }
+                    records[i] = r;
+                }
                 None => {
                     index.insert(r.external_id.clone(), records.len());
                     records.push(r);
@@ -288,7 +299,6 @@ impl Store {
             }
         }
         let known = self.known_hashes(tx, fence, entity, &records).await?;
-        let mut counts = PageCounts::default();
         let mut changed: Vec<&PreparedRecord> = Vec::new();
         // Only updated records can have edges already: edges commit with their record's link.
         let mut stale_edges: Vec<&PreparedRecord> = Vec::new();

@@ -2,6 +2,7 @@
 //! order from the checkpoint, prepare records (and the side-loaded children they include),
 //! commit each page with its checkpoint.
 
+mod batch;
 pub mod plan;
 mod transform;
 
@@ -13,6 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 use tributary_core::{Client, EndpointKind, EntityDef, Manifest, Query, RawPage};
 
+use batch::{gather, merge};
 pub use plan::{SideLoad, Source};
 pub use transform::{Context, canonical_id, coerce, normalize_instant, prepare, table_of};
 
@@ -263,7 +265,8 @@ impl EntityWorkflow<'_> {
         let stream = self.client.raw_pages(path, query);
         // Fetching, parsing and preparing run in their own task, a page ahead of the commits:
         // the next page is ready when the database finishes the last one.
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let overlap = self.store.dialect() == crate::store::Dialect::Postgres;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(if overlap { 1 } else { batch::GROUP_PAGES });
         let (manifest, entity, table, org) =
             (self.manifest, self.entity, cx.table, cx.org.to_owned());
         let producer = tokio::spawn(async move {
@@ -302,7 +305,6 @@ impl EntityWorkflow<'_> {
         // checkpoint only after the previous page committed), and a page that shares a record
         // with the previous one (a list that shifted while it was paged) waits for it first,
         // so that neither transaction can wait for the other's rows. SQLite has one writer.
-        let overlap = self.store.dialect() == crate::store::Dialect::Postgres;
         let depth = if overlap { 2 } else { 1 };
         let mut pending = futures::stream::FuturesOrdered::new();
         // The page last sent to commit (when pages overlap): whether it committed, and its
@@ -314,7 +316,7 @@ impl EntityWorkflow<'_> {
                 Some(committed) = pending.next(), if !pending.is_empty() => committed?,
                 item = rx.recv(), if pending.len() < depth => {
                     let Some(item) = item else { break };
-                    let (write, total) = match item {
+                    let (mut write, mut total) = match item {
                         Ok(item) => item,
                         Err(e) => {
                             // The pages before the broken one still commit.
@@ -322,6 +324,17 @@ impl EntityWorkflow<'_> {
                             return Err(e.into());
                         }
                     };
+                    // SQLite: the pages that queued while the last transaction committed
+                    // commit with this one.
+                    if !overlap {
+                        let broken;
+                        (write, total, broken) = gather(&mut rx, write, total, batch::GROUP_PAGES);
+                        if let Some(e) = broken {
+                            drain(&mut pending).await?;
+                            self.commit(fence, write, total).await?;
+                            return Err(e.into());
+                        }
+                    }
                     let keys = overlap.then(|| record_keys(&write));
                     let after = match (previous.take(), &keys) {
                         (Some((after, before)), Some(keys)) if before.is_disjoint(keys) => {
@@ -487,26 +500,6 @@ fn prepare_all<'r>(
         }
     }
     (records, quarantined)
-}
-
-/// One transaction for pages that are ready together; the later checkpoint wins.
-fn merge(mut acc: PageWrite, next: PageWrite) -> PageWrite {
-    acc.records.extend(next.records);
-    acc.quarantined.extend(next.quarantined);
-    acc.fetched += next.fetched;
-    acc.pages += next.pages;
-    acc.checkpoint = next.checkpoint;
-    for s in next.side {
-        match acc.side.iter_mut().find(|a| a.entity == s.entity) {
-            Some(a) => {
-                a.records.extend(s.records);
-                a.quarantined.extend(s.quarantined);
-                a.fetched += s.fetched;
-            }
-            None => acc.side.push(s),
-        }
-    }
-    acc
 }
 
 /// Prepares a page's records and those of the children it side-loads.
