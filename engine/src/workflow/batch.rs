@@ -1,10 +1,11 @@
-//! Several API pages in one transaction: pages of nested lists that arrive together, and on
-//! SQLite the pages that queued while the previous transaction committed.
+//! Several API pages in one transaction: pages of nested lists that arrive together, and list
+//! pages that queued while the previous transaction committed.
 
 use crate::store::PageWrite;
 
-/// SQLite: the most API pages one transaction commits. 4 measured best at 50k people (2: 5.5 s,
-/// 4: 4.7 s, 8: 4.9 s with 6 MiB more peak memory): the producer is then the slower side.
+/// The most list pages one transaction commits. On SQLite 4 measured best at 50k people (1:
+/// 7.0 s, 2: 5.5 s, 4: 4.7 s, 8: 4.9 s with 6 MiB more peak memory): the producer is then the
+/// slower side. On PostgreSQL (pages overlap there, see `pages`) 4 took 8.9 → 8.2 s.
 pub(super) const GROUP_PAGES: usize = 4;
 
 /// One transaction for pages that are ready together; the later checkpoint wins.
@@ -33,7 +34,7 @@ pub(super) type Prepared<E> = Result<(PageWrite, Option<u64>), E>;
 /// Merges into `write` the pages already waiting in `rx`, until it holds `limit` API pages.
 /// A page transaction rewrites every index leaf it touches, and the `updated_at` indexes take
 /// inserts all over, so fewer, larger transactions write each hot leaf once rather than once
-/// per page (SQLite: 50k people 7.0 → 4.7 s). Waiting pages exist only when the database is
+/// per page. Waiting pages exist only when the database is
 /// the slower side, so a fast writer still commits page by page. Stops at a broken page and
 /// returns its error, for after the pages before it have committed.
 pub(super) fn gather<E>(

@@ -263,10 +263,10 @@ impl EntityWorkflow<'_> {
         let mut query = self.query();
         query.set(self.manifest.paging.offset_param, offset.to_string());
         let stream = self.client.raw_pages(path, query);
-        // Fetching, parsing and preparing run in their own task, a page ahead of the commits:
-        // the next page is ready when the database finishes the last one.
-        let overlap = self.store.dialect() == crate::store::Dialect::Postgres;
-        let (tx, mut rx) = tokio::sync::mpsc::channel(if overlap { 1 } else { batch::GROUP_PAGES });
+        // Fetching, parsing and preparing run in their own task, ahead of the commits: the next
+        // pages are ready when the database finishes the last ones, and those that queued
+        // meanwhile commit together (see `batch`).
+        let (tx, mut rx) = tokio::sync::mpsc::channel(batch::GROUP_PAGES);
         let (manifest, entity, table, org) =
             (self.manifest, self.entity, cx.table, cx.org.to_owned());
         let producer = tokio::spawn(async move {
@@ -305,6 +305,7 @@ impl EntityWorkflow<'_> {
         // checkpoint only after the previous page committed), and a page that shares a record
         // with the previous one (a list that shifted while it was paged) waits for it first,
         // so that neither transaction can wait for the other's rows. SQLite has one writer.
+        let overlap = self.store.dialect() == crate::store::Dialect::Postgres;
         let depth = if overlap { 2 } else { 1 };
         let mut pending = futures::stream::FuturesOrdered::new();
         // The page last sent to commit (when pages overlap): whether it committed, and its
@@ -324,16 +325,13 @@ impl EntityWorkflow<'_> {
                             return Err(e.into());
                         }
                     };
-                    // SQLite: the pages that queued while the last transaction committed
-                    // commit with this one.
-                    if !overlap {
-                        let broken;
-                        (write, total, broken) = gather(&mut rx, write, total, batch::GROUP_PAGES);
-                        if let Some(e) = broken {
-                            drain(&mut pending).await?;
-                            self.commit(fence, write, total).await?;
-                            return Err(e.into());
-                        }
+                    // The pages that queued while the database was busy commit with this one.
+                    let broken;
+                    (write, total, broken) = gather(&mut rx, write, total, batch::GROUP_PAGES);
+                    if let Some(e) = broken {
+                        drain(&mut pending).await?;
+                        self.commit(fence, write, total).await?;
+                        return Err(e.into());
                     }
                     let keys = overlap.then(|| record_keys(&write));
                     let after = match (previous.take(), &keys) {
