@@ -5,5 +5,7 @@ mod allocator;
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    #[cfg(not(target_env = "msvc"))]
+    allocator::limit_c_arenas();
     cli::main()
 }
