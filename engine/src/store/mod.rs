@@ -196,6 +196,12 @@ impl Store {
                             // checkpoint every 1,000 WAL pages ran after nearly every commit,
                             // each with an fsync; every 8,192 pages writes hot pages once.
                             conn.execute("PRAGMA wal_autocheckpoint = 8192").await?;
+                            // Each pooled connection has its own page cache, and those
+                            // that only read now and then filled theirs as the database
+                            // grew: SQLite's heap went 6.8 → 11.4 MiB from 10k to 300k
+                            // people. The soft limit (process-wide) makes SQLite recycle
+                            // cache pages beyond 6 MB in all: 7.2 MiB at 300k, no slower.
+                            conn.execute("PRAGMA soft_heap_limit = 6000000").await?;
                             Ok(())
                         })
                     })
