@@ -169,3 +169,35 @@ async fn entity_selection_brings_its_dependencies_only() {
     assert!(err.contains("unknown entity `Pets`"), "{err}");
     sim.shutdown().await;
 }
+
+/// The SQLite settings a sync's durability and memory rest on, on every pooled connection.
+#[tokio::test]
+async fn sqlite_connections_are_set_up_for_durable_bounded_syncs() {
+    let db = TestDb::of("sqlite").await;
+    let store = db.store().await;
+    // Hold several connections at once so that each pragma is read on more than one.
+    let mut conns = Vec::new();
+    for _ in 0..3 {
+        conns.push(store.pool().acquire().await.unwrap());
+    }
+    for conn in &mut conns {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        for (pragma, want) in [
+            ("PRAGMA synchronous", 1), // NORMAL
+            ("PRAGMA temp_store", 2),  // MEMORY
+            ("PRAGMA soft_heap_limit", 6_000_000),
+        ] {
+            let got: i64 = sqlx::query_scalar(pragma)
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(got, want, "{pragma}");
+        }
+    }
+    drop(conns);
+    store.close().await;
+}
