@@ -303,7 +303,9 @@ mod tests {
              FROM ({}) AS r(c1, c2, c3, c4, c5, c6, c7)",
             batch.sql
         );
-        let got = super::super::bind_all(sqlx::query(sqlx::AssertSqlSafe(q)), batch.binds)
+        let count = batch.binds.len();
+        let args = super::super::arguments(batch.binds, count).unwrap();
+        let got = sqlx::query_with(sqlx::AssertSqlSafe(q), args)
             .fetch_all(&pool)
             .await
             .unwrap();

@@ -128,24 +128,30 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Binds `values` in order.
-pub(crate) fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+/// `values` as statement arguments, in order. Bulk statements take thousands: binding them
+/// one by one onto a query grew its argument vector step by step, each step a copy, on the
+/// path every page's commit waits for.
+pub(crate) fn arguments(
     values: impl IntoIterator<Item = Bind>,
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    count: usize,
+) -> Result<sqlx::any::AnyArguments, StoreError> {
+    use sqlx::Arguments as _;
+    let mut args = sqlx::any::AnyArguments::default();
+    args.reserve(count, 0);
     for v in values {
-        q = match v {
-            Bind::Null(ColumnType::Integer) => q.bind(None::<i64>),
-            Bind::Null(ColumnType::Decimal) => q.bind(None::<f64>),
-            Bind::Null(ColumnType::Boolean) => q.bind(None::<bool>),
-            Bind::Null(_) => q.bind(None::<String>),
-            Bind::Text(s) => q.bind(s),
-            Bind::Int(i) => q.bind(i),
-            Bind::Float(f) => q.bind(f),
-            Bind::Bool(b) => q.bind(b),
-        };
+        match v {
+            Bind::Null(ColumnType::Integer) => args.add(None::<i64>),
+            Bind::Null(ColumnType::Decimal) => args.add(None::<f64>),
+            Bind::Null(ColumnType::Boolean) => args.add(None::<bool>),
+            Bind::Null(_) => args.add(None::<String>),
+            Bind::Text(s) => args.add(s),
+            Bind::Int(i) => args.add(i),
+            Bind::Float(f) => args.add(f),
+            Bind::Bool(b) => args.add(b),
+        }
+        .map_err(sqlx::Error::Encode)?;
     }
-    q
+    Ok(args)
 }
 
 /// A dynamic SQL string (built from the generated model, never from remote data).

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{Bind, Dialect, Store, WriteTx, bind_all, now_ms, sql};
+use super::bulk::Batch;
+use super::{Bind, Dialect, Store, WriteTx, arguments, now_ms, sql};
 use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
 use crate::error::StoreError;
 use crate::lease::Fence;
@@ -128,12 +129,21 @@ fn written_rows(page: &PageWrite) -> [(&'static str, usize); 2] {
 }
 
 impl Store {
-    /// A bulk statement (see [`super::bulk`]). On SQLite its text varies with the page (row
-    /// counts, id lists), so it is prepared for this use only: caching every shape kept up to
-    /// 100 large prepared statements per connection, and memory grew with the organisation.
-    /// On PostgreSQL the text is fixed per table and the prepared statement is kept.
-    fn bulk<'q>(&self, q: String) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-        sqlx::query(sql(q)).persistent(self.dialect == Dialect::Postgres)
+    /// A bulk statement (see [`super::bulk`]) with its arguments: `head` (the scalar
+    /// parameters before the batch's) then `batch`. On SQLite its text varies with the page
+    /// (row counts, id lists), so it is prepared for this use only: caching every shape kept
+    /// up to 100 large prepared statements per connection, and memory grew with the
+    /// organisation. On PostgreSQL the text is fixed per table and the prepared statement is
+    /// kept.
+    fn bulk<'q>(
+        &self,
+        q: String,
+        head: Vec<Bind>,
+        batch: Batch,
+    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, StoreError> {
+        let count = head.len() + batch.binds.len();
+        let args = arguments(head.into_iter().chain(batch.binds), count)?;
+        Ok(sqlx::query_with(sql(q), args).persistent(self.dialect == Dialect::Postgres))
     }
 
     /// Commits one page under `fence`. Refuses with [`StoreError::LeaseLost`] when another
@@ -382,12 +392,12 @@ impl Store {
                 p(3),
                 batch.sql
             );
-            let query = self
-                .bulk(q)
-                .bind(fence.org_id.clone())
-                .bind(fence.adapter.clone())
-                .bind(entity.to_owned());
-            for row in bind_all(query, batch.binds).fetch_all(&mut **tx).await? {
+            let head = vec![
+                Bind::Text(fence.org_id.clone()),
+                Bind::Text(fence.adapter.clone()),
+                Bind::Text(entity.to_owned()),
+            ];
+            for row in self.bulk(q, head, batch)?.fetch_all(&mut **tx).await? {
                 known.insert(row.try_get(0)?, row.try_get(1)?);
             }
         }
@@ -425,9 +435,7 @@ impl Store {
                 updates.join(", "),
                 t = table.table
             );
-            bind_all(self.bulk(q), batch.binds)
-                .execute(&mut **tx)
-                .await?;
+            self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -447,11 +455,11 @@ impl Store {
                 p(2),
                 batch.sql
             );
-            let query = self
-                .bulk(q)
-                .bind(fence.org_id.clone())
-                .bind(fence.adapter.clone());
-            bind_all(query, batch.binds).execute(&mut **tx).await?;
+            let head = vec![
+                Bind::Text(fence.org_id.clone()),
+                Bind::Text(fence.adapter.clone()),
+            ];
+            self.bulk(q, head, batch)?.execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -491,9 +499,7 @@ impl Store {
                  last_seen_ms) {} ON CONFLICT DO NOTHING",
                 batch.sql
             );
-            bind_all(self.bulk(q), batch.binds)
-                .execute(&mut **tx)
-                .await?;
+            self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -537,9 +543,7 @@ impl Store {
                  last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id",
                 batch.sql
             );
-            bind_all(self.bulk(q), batch.binds)
-                .execute(&mut **tx)
-                .await?;
+            self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -581,12 +585,12 @@ impl Store {
                 p(3),
                 batch.sql
             );
-            let query = self
-                .bulk(q)
-                .bind(fence.org_id.clone())
-                .bind(fence.adapter.clone())
-                .bind(entity.to_owned());
-            bind_all(query, batch.binds).execute(&mut **tx).await?;
+            let head = vec![
+                Bind::Text(fence.org_id.clone()),
+                Bind::Text(fence.adapter.clone()),
+                Bind::Text(entity.to_owned()),
+            ];
+            self.bulk(q, head, batch)?.execute(&mut **tx).await?;
         }
         for q in bad {
             let stmt = format!(
