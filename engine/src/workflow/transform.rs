@@ -217,20 +217,15 @@ fn build(
     };
     let mut fields = record.fields;
     let mut custom: Map<String, Value> = record.custom_fields;
-    // Fields the table has no column for are kept, in custom_fields.
-    let own: Vec<&str> = COMMON_COLUMNS
-        .iter()
-        .chain(cx.table.fields)
-        .map(|c| c.name)
-        .collect();
-    let extra: Vec<String> = fields
-        .keys()
-        .filter(|k| !own.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    for k in extra {
-        if let Some(v) = fields.remove(&k) {
-            custom.insert(k, v);
+    // Fields the table has no column for are kept, in custom_fields (rare: mappings name
+    // columns).
+    let own = |k: &str| COMMON_COLUMNS.iter().chain(cx.table.fields).any(|c| c.name == k);
+    if fields.keys().any(|k| !own(k)) {
+        let extra: Vec<String> = fields.keys().filter(|k| !own(k)).cloned().collect();
+        for k in extra {
+            if let Some(v) = fields.remove(&k) {
+                custom.insert(k, v);
+            }
         }
     }
     let take_instant = |name: &str, fields: &Map<String, Value>, custom: &Map<String, Value>| {
@@ -262,8 +257,8 @@ fn build(
         _ => "active".to_owned(),
     };
     let tags = match fields.get("tags") {
-        Some(v @ Value::Array(_)) => v.clone(),
-        _ => Value::Array(Vec::new()),
+        Some(v @ Value::Array(_)) => v.to_string(),
+        _ => "[]".to_owned(),
     };
     let mut values = Vec::with_capacity(COMMON_COLUMNS.len() + cx.table.fields.len());
     for c in COMMON_COLUMNS {
@@ -280,8 +275,10 @@ fn build(
                 None => Bind::Null(ColumnType::Timestamp),
             },
             "status" => Bind::Text(status.clone()),
-            "tags" => Bind::Text(tags.to_string()),
-            "custom_fields" => Bind::Text(Value::Object(custom.clone()).to_string()),
+            "tags" => Bind::Text(tags.clone()),
+            "custom_fields" => Bind::Text(
+                serde_json::to_string(&custom).map_err(|e| format!("custom fields: {e}"))?,
+            ),
             other => coerce(other, c.ty, fields.get(other).unwrap_or(&Value::Null))?,
         });
     }
