@@ -14,10 +14,6 @@ use crate::canonical::ColumnType;
 /// SQLite allows 32 766 parameters per statement, PostgreSQL 65 535; stay well below both.
 const MAX_PARAMS: usize = 30_000;
 
-/// Rows per SQLite statement. Full statements have one text per table and stay prepared:
-/// parsing a page's `VALUES` list afresh was 11 % of a sync's instructions.
-const SQLITE_ROWS: usize = 128;
-
 /// Ids per `IN` list on SQLite.
 const IN_CHUNK: usize = 1_000;
 
@@ -28,9 +24,6 @@ pub(crate) struct Batch {
     pub sql: String,
     /// Values for the placeholders in `sql`, in order.
     pub binds: Vec<Bind>,
-    /// Whether `sql` is one of few texts (it depends on the table, not on how many rows or
-    /// ids a page has), so that its prepared statement is worth keeping.
-    pub fixed: bool,
 }
 
 impl Dialect {
@@ -57,7 +50,6 @@ impl Dialect {
                 .map(|chunk| Batch {
                     sql: format!(" IN ({})", vec!["?"; chunk.len()].join(", ")),
                     binds: chunk.iter().map(|s| Bind::Text((*s).to_owned())).collect(),
-                    fixed: false,
                 })
                 .collect(),
             Dialect::Postgres if ids.is_empty() => Vec::new(),
@@ -74,7 +66,6 @@ impl Dialect {
                 vec![Batch {
                     sql: format!(" = ANY(CAST(${first} AS TEXT[]))"),
                     binds: vec![Bind::Text(array)],
-                    fixed: true,
                 }]
             }
         }
@@ -85,15 +76,14 @@ fn sqlite_values<R: IntoIterator<Item = Bind>>(
     types: &[ColumnType],
     rows: impl IntoIterator<Item = R>,
 ) -> Vec<Batch> {
-    let per_batch = (MAX_PARAMS / types.len().max(1)).clamp(1, SQLITE_ROWS);
+    let per_batch = (MAX_PARAMS / types.len().max(1)).max(1);
     let row = format!("({})", vec!["?"; types.len()].join(", "));
     let mut batches: Vec<Batch> = Vec::new();
     for (count, values) in rows.into_iter().enumerate() {
         if count % per_batch == 0 {
             batches.push(Batch {
                 sql: String::from("VALUES "),
-                binds: Vec::new(),
-                fixed: false,
+                binds: Vec::with_capacity(per_batch * types.len()),
             });
         }
         let batch = batches.last_mut().expect("pushed above");
@@ -102,9 +92,6 @@ fn sqlite_values<R: IntoIterator<Item = Bind>>(
         }
         batch.sql.push_str(&row);
         batch.binds.extend(values);
-        if count % per_batch == per_batch - 1 {
-            batch.fixed = true;
-        }
     }
     batches
 }
@@ -144,7 +131,6 @@ fn postgres_unnest<R: IntoIterator<Item = Bind>>(
                 Bind::Text(c)
             })
             .collect(),
-        fixed: true,
     })
 }
 
@@ -206,31 +192,15 @@ mod tests {
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].sql, "VALUES (?, ?), (?, ?)");
         assert_eq!(b[0].binds, [row("a", 1), row("b", 2)].concat());
-        assert!(
-            !b[0].fixed,
-            "a partial statement is prepared for this use only"
-        );
     }
 
     #[test]
-    fn sqlite_statements_of_full_size_share_one_text() {
-        let rows = (0..300).map(|i| row("x", i));
+    fn sqlite_splits_rows_under_the_parameter_limit() {
+        let rows = (0..MAX_PARAMS).map(|i| row("x", i as i64));
         let b = Dialect::Sqlite.batches(&TYPES, rows);
-        let sizes: Vec<(usize, bool)> = b.iter().map(|b| (b.binds.len() / 2, b.fixed)).collect();
-        assert_eq!(
-            sizes,
-            [(SQLITE_ROWS, true), (SQLITE_ROWS, true), (44, false)]
-        );
-        assert_eq!(b[0].sql, b[1].sql);
-        assert_eq!(b[0].binds[..2], row("x", 0)[..]);
-        assert_eq!(b[2].binds[86..], row("x", 299)[..]);
-        // Wide rows stay under the parameter limit.
-        let wide = vec![ColumnType::Text; 1_000];
-        let rows = (0..40).map(|_| vec![Bind::Text("v".into()); 1_000]);
-        let b = Dialect::Sqlite.batches(&wide, rows);
         assert_eq!(b.len(), 2);
-        assert_eq!(b[0].binds.len(), 30_000);
-        assert!(b.iter().all(|b| b.binds.len() <= MAX_PARAMS));
+        assert_eq!(b[0].binds.len(), MAX_PARAMS);
+        assert_eq!(b[1].binds.len(), MAX_PARAMS);
         assert!(
             Dialect::Sqlite
                 .batches(&TYPES, Vec::<Vec<Bind>>::new())
@@ -256,7 +226,6 @@ mod tests {
                     Bind::Text(r#"{"a\"b\\c, {d} NULL",NULL}"#.into()),
                     Bind::Text("{-7,NULL}".into()),
                 ],
-                fixed: true,
             }]
         );
         assert!(

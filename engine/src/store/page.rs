@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::bulk::Batch;
-use super::{Bind, Store, WriteTx, arguments, now_ms, sql};
+use super::{Bind, Dialect, Store, WriteTx, arguments, now_ms, sql};
 use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
 use crate::error::StoreError;
 use crate::lease::Fence;
@@ -130,10 +130,11 @@ fn written_rows(page: &PageWrite) -> [(&'static str, usize); 2] {
 
 impl Store {
     /// A bulk statement (see [`super::bulk`]) with its arguments: `head` (the scalar
-    /// parameters before the batch's) then `batch`. Statements whose text depends on the table
-    /// only (PostgreSQL's, SQLite's full-size ones) stay prepared; the rest (a page's last
-    /// rows, `IN` lists) are prepared for this use only: caching every shape kept up to 100
-    /// large prepared statements per connection, and memory grew with the organisation.
+    /// parameters before the batch's) then `batch`. On SQLite its text varies with the page
+    /// (row counts, id lists), so it is prepared for this use only: caching every shape kept
+    /// up to 100 large prepared statements per connection, and memory grew with the
+    /// organisation. On PostgreSQL the text is fixed per table and the prepared statement is
+    /// kept.
     fn bulk<'q>(
         &self,
         q: String,
@@ -141,9 +142,8 @@ impl Store {
         batch: Batch,
     ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, StoreError> {
         let count = head.len() + batch.binds.len();
-        let keep = batch.fixed;
         let args = arguments(head.into_iter().chain(batch.binds), count)?;
-        Ok(sqlx::query_with(sql(q), args).persistent(keep))
+        Ok(sqlx::query_with(sql(q), args).persistent(self.dialect == Dialect::Postgres))
     }
 
     /// Commits one page under `fence`. Refuses with [`StoreError::LeaseLost`] when another
