@@ -219,7 +219,12 @@ fn build(
     let mut custom: Map<String, Value> = record.custom_fields;
     // Fields the table has no column for are kept, in custom_fields (rare: mappings name
     // columns).
-    let own = |k: &str| COMMON_COLUMNS.iter().chain(cx.table.fields).any(|c| c.name == k);
+    let own = |k: &str| {
+        COMMON_COLUMNS
+            .iter()
+            .chain(cx.table.fields)
+            .any(|c| c.name == k)
+    };
     if fields.keys().any(|k| !own(k)) {
         let extra: Vec<String> = fields.keys().filter(|k| !own(k)).cloned().collect();
         for k in extra {
