@@ -11,8 +11,8 @@
 //! SQLite, a C library, allocates through the C library's `malloc` instead (its page cache,
 //! statements, journals). glibc gives each thread that allocates its own arena, and the arena
 //! of SQLite's worker thread kept growing with the database: peak anonymous memory 26.8 MiB at
-//! 10,000 people, 34.7 MiB at 300,000. With one arena ([`limit_c_arenas`]) it stayed at
-//! 26.4 MiB at 300,000, at no measurable cost in time (37.5 s vs 38.7 s wall, one run each).
+//! 10,000 people, 34.7 MiB at 300,000. With one arena ([`limit_c_arenas`]) it was 26.4 and
+//! 28.1 MiB at 300,000 (two runs), at no measurable cost in time.
 
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -34,9 +34,9 @@ pub(super) type Prepared<E> = Result<(PageWrite, Option<u64>), E>;
 /// Merges into `write` the pages already waiting in `rx`, until it holds `limit` API pages.
 /// A page transaction rewrites every index leaf it touches, and the `updated_at` indexes take
 /// inserts all over, so fewer, larger transactions write each hot leaf once rather than once
-/// per page. Waiting pages exist only when the database is
-/// the slower side, so a fast writer still commits page by page. Stops at a broken page and
-/// returns its error, for after the pages before it have committed.
+/// per page. Waiting pages exist only when the database is the slower side, so a fast writer
+/// still commits page by page. Stops at a broken page and returns its error, for after the
+/// pages before it have committed.
 pub(super) fn gather<E>(
     rx: &mut tokio::sync::mpsc::Receiver<Prepared<E>>,
     mut write: PageWrite,

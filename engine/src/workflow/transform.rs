@@ -217,20 +217,18 @@ fn build(
     };
     let mut fields = record.fields;
     let mut custom: Map<String, Value> = record.custom_fields;
-    // Fields the table has no column for are kept, in custom_fields (rare: mappings name
-    // columns).
+    // Fields the table has no column for are kept, in custom_fields.
     let own = |k: &str| {
         COMMON_COLUMNS
             .iter()
             .chain(cx.table.fields)
             .any(|c| c.name == k)
     };
-    if fields.keys().any(|k| !own(k)) {
-        let extra: Vec<String> = fields.keys().filter(|k| !own(k)).cloned().collect();
-        for k in extra {
-            if let Some(v) = fields.remove(&k) {
-                custom.insert(k, v);
-            }
+    // Empty (no allocation) unless a mapping names a field the table lacks.
+    let extra: Vec<String> = fields.keys().filter(|k| !own(k)).cloned().collect();
+    for k in extra {
+        if let Some(v) = fields.remove(&k) {
+            custom.insert(k, v);
         }
     }
     let take_instant = |name: &str, fields: &Map<String, Value>, custom: &Map<String, Value>| {
