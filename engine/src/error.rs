@@ -6,6 +6,12 @@ pub enum StoreError {
     /// The driver reported an error.
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// SQLite's page writer reported an error.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// SQLite's page writer could not run.
+    #[error("database: {0}")]
+    Writer(String),
     /// Migrations failed.
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

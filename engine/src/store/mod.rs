@@ -10,6 +10,7 @@ mod bulk;
 mod dump;
 mod page;
 mod stats;
+mod writer;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -93,6 +94,8 @@ pub struct Store {
     writer: Arc<tokio::sync::Mutex<()>>,
     /// Rows written per table since PostgreSQL last analyzed it (see [`stats`]).
     growth: Arc<stats::Growth>,
+    /// SQLite: the page writer ([`writer`]).
+    pages: Option<Arc<writer::PageWriter>>,
 }
 
 /// A write transaction, holding this process's SQLite write slot until dropped.
@@ -225,15 +228,36 @@ impl Store {
                     .await?
             }
         };
-        let store = Store {
+        let mut store = Store {
             pool,
             dialect,
             writer: Arc::default(),
             growth: Arc::default(),
+            pages: None,
         };
         store.migrate().await?;
         store.load_growth().await?;
+        if dialect == Dialect::Sqlite {
+            store.pages = Some(Arc::new(store.page_writer().await?));
+        }
         Ok(store)
+    }
+
+    /// SQLite's page writer, on the database file the pool opened.
+    async fn page_writer(&self) -> Result<writer::PageWriter, StoreError> {
+        let file: String =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(&self.pool)
+                .await?;
+        if file.is_empty() {
+            // Each pooled connection would have a database of its own.
+            return Err(StoreError::Url(
+                "an in-memory SQLite database (use a file path)".into(),
+            ));
+        }
+        tokio::task::spawn_blocking(move || writer::PageWriter::open(file.as_ref()))
+            .await
+            .map_err(|e| StoreError::Writer(format!("opening SQLite's page writer: {e}")))?
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -308,8 +332,11 @@ impl Store {
         })
     }
 
-    /// Closes the pool.
+    /// Closes the pool (and SQLite's page writer).
     pub async fn close(&self) {
+        if let Some(pages) = &self.pages {
+            pages.close().await;
+        }
         self.pool.close().await;
     }
 }

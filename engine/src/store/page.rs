@@ -12,6 +12,23 @@ use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
 use crate::error::StoreError;
 use crate::lease::Fence;
 
+/// A page's counts for a side-loaded entity's run (it waits, pending, for the page's entity).
+pub(super) const SIDE_RUN_UPDATE: &str = "UPDATE entity_runs SET fetched = fetched + $1, created = created + $2, \
+     updated = updated + $3, unchanged = unchanged + $4, quarantined = quarantined + $5, \
+     updated_ms = $6 WHERE run_id = $7 AND org_id = $8 AND entity = $9";
+
+/// A page's checkpoint and counts, only while the fence holds (one row changed, or none).
+pub(super) const RUN_UPDATE: &str = "UPDATE entity_runs SET cursor_parent = $1, next_offset = $2, pages = pages + $16, \
+     fetched = fetched + $3, created = created + $4, updated = updated + $5, \
+     unchanged = unchanged + $6, quarantined = quarantined + $7, state = $8, \
+     finished_ms = $9, lease_expires_ms = $10, updated_ms = $11 \
+     WHERE id = $12 AND org_id = $13 AND epoch = $14 AND lease_owner = $15 \
+     AND state = 'running'";
+
+/// The fence's view of an entity run: epoch, lease owner and state.
+pub(super) const FENCE_SELECT: &str =
+    "SELECT epoch, lease_owner, state FROM entity_runs WHERE id = $1 AND org_id = $2";
+
 /// One record ready to store: every column value of its canonical table, in table order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedRecord {
@@ -128,6 +145,115 @@ fn written_rows(page: &PageWrite) -> [(&'static str, usize); 2] {
     [("external_links", links), ("edges", edges)]
 }
 
+/// Upserts rows of `table` (all its columns, in table order) from `rows` (`VALUES …` or a
+/// `SELECT`); a row of another organisation with the same id is left alone.
+pub(super) fn row_upsert(table: &TableDef, rows: &str) -> String {
+    let columns = || COMMON_COLUMNS.iter().chain(table.fields).map(|c| c.name);
+    let names: Vec<String> = columns().map(|n| format!("\"{n}\"")).collect();
+    let updates: Vec<String> = columns()
+        .filter(|n| !matches!(*n, "id" | "org_id" | "created_at"))
+        .map(|n| format!("\"{n}\" = excluded.\"{n}\""))
+        .collect();
+    format!(
+        "INSERT INTO \"{t}\" ({}) {rows} ON CONFLICT (\"id\") DO UPDATE SET {} \
+         WHERE \"{t}\".\"org_id\" = excluded.\"org_id\"",
+        names.join(", "),
+        updates.join(", "),
+        t = table.table
+    )
+}
+
+/// Inserts edges (organisation, adapter, source, relationship, target, seen) from `rows`.
+pub(super) fn edge_insert(rows: &str) -> String {
+    format!(
+        "INSERT INTO edges (org_id, adapter, source_id, relationship, target_id, last_seen_ms) \
+         {rows} ON CONFLICT DO NOTHING"
+    )
+}
+
+/// Upserts external links (11 columns, see the statement) from `rows`.
+pub(super) fn link_upsert(rows: &str) -> String {
+    format!(
+        "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
+         canonical_entity, content_hash, remote_updated_at, first_seen_ms, last_seen_ms, \
+         last_run_id) {rows} ON CONFLICT (org_id, adapter, entity, external_id) \
+         DO UPDATE SET canonical_id = excluded.canonical_id, \
+         canonical_entity = excluded.canonical_entity, content_hash = excluded.content_hash, \
+         remote_updated_at = excluded.remote_updated_at, \
+         last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id"
+    )
+}
+
+/// Upserts one quarantine entry: organisation, adapter, entity, external id, raw JSON,
+/// reason, run, seen (`$1`…`$8`).
+pub(super) fn quarantine_upsert(dialect: Dialect) -> String {
+    format!(
+        "INSERT INTO quarantine (org_id, adapter, entity, external_id, raw, reason, \
+         run_id, first_seen_ms, last_seen_ms) VALUES ($1, $2, $3, $4, {}, $6, $7, $8, $8) \
+         ON CONFLICT (org_id, adapter, entity, external_id) DO UPDATE SET \
+         raw = excluded.raw, reason = excluded.reason, run_id = excluded.run_id, \
+         last_seen_ms = excluded.last_seen_ms",
+        dialect.param(5, ColumnType::Json)
+    )
+}
+
+/// The records of a write with repeats removed, and the counts the repeats add.
+///
+/// A write may hold a record twice when the remote list shifts while it is paged (or pages
+/// that repeat a record commit together); the last copy wins. A repeat counts as the next page
+/// would have counted it: unchanged, or updated if it differs, so the counts add up to the
+/// records fetched however pages are grouped.
+pub(super) fn dedupe(page_records: Vec<PreparedRecord>) -> (Vec<PreparedRecord>, PageCounts) {
+    let mut counts = PageCounts::default();
+    let mut records: Vec<PreparedRecord> = Vec::with_capacity(page_records.len());
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for r in page_records {
+        match index.get(&r.external_id) {
+            Some(&i) => {
+                if records[i].content_hash == r.content_hash {
+                    counts.unchanged += 1;
+                } else {
+                    counts.updated += 1;
+                }
+                records[i] = r;
+            }
+            None => {
+                index.insert(r.external_id.clone(), records.len());
+                records.push(r);
+            }
+        }
+    }
+    (records, counts)
+}
+
+/// Sorts `records` into created, updated and unchanged (`same` says whether a record is
+/// stored already and with the same content hash) and counts them. Returns the records to
+/// write, and those among them whose old edges must go: only updated records can have edges
+/// already, since edges commit with their record's link.
+pub(super) fn classify<'r, E>(
+    records: &'r [PreparedRecord],
+    counts: &mut PageCounts,
+    mut same: impl FnMut(&PreparedRecord) -> Result<Option<bool>, E>,
+) -> Result<(Vec<&'r PreparedRecord>, Vec<&'r PreparedRecord>), E> {
+    let mut changed = Vec::with_capacity(records.len());
+    let mut stale_edges = Vec::new();
+    for r in records {
+        match same(r)? {
+            None => counts.created += 1,
+            Some(true) => {
+                counts.unchanged += 1;
+                continue;
+            }
+            Some(false) => {
+                counts.updated += 1;
+                stale_edges.push(r);
+            }
+        }
+        changed.push(r);
+    }
+    Ok((changed, stale_edges))
+}
+
 impl Store {
     /// A bulk statement (see [`super::bulk`]) with its arguments: `head` (the scalar
     /// parameters before the batch's) then `batch`. On SQLite its text varies with the page
@@ -154,6 +280,10 @@ impl Store {
         page: PageWrite,
         lease_ttl_ms: i64,
     ) -> Result<(PageCounts, SideCounts), StoreError> {
+        if let Some(pages) = &self.pages {
+            let _slot = self.writer.clone().lock_owned().await;
+            return pages.commit(fence, page, lease_ttl_ms, now_ms()).await;
+        }
         let staged = self.stage_page(fence, page).await?;
         self.finish_page(fence, staged, lease_ttl_ms).await
     }
@@ -222,51 +352,39 @@ impl Store {
         for (entity, side_fetched, c) in &side {
             // The side-loaded entity's run waits (pending) for this one; its counts grow here,
             // in the same transaction as its records.
-            sqlx::query(
-                "UPDATE entity_runs SET fetched = fetched + $1, created = created + $2, \
-                 updated = updated + $3, unchanged = unchanged + $4, \
-                 quarantined = quarantined + $5, updated_ms = $6 \
-                 WHERE run_id = $7 AND org_id = $8 AND entity = $9",
-            )
-            .bind(*side_fetched as i64)
-            .bind(c.created as i64)
-            .bind(c.updated as i64)
-            .bind(c.unchanged as i64)
-            .bind(c.quarantined as i64)
-            .bind(now)
-            .bind(fence.run_id.clone())
-            .bind(fence.org_id.clone())
-            .bind(entity.clone())
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(SIDE_RUN_UPDATE)
+                .bind(*side_fetched as i64)
+                .bind(c.created as i64)
+                .bind(c.updated as i64)
+                .bind(c.unchanged as i64)
+                .bind(c.quarantined as i64)
+                .bind(now)
+                .bind(fence.run_id.clone())
+                .bind(fence.org_id.clone())
+                .bind(entity.clone())
+                .execute(&mut *tx)
+                .await?;
         }
         let done = cp.done;
-        let result = sqlx::query(
-            "UPDATE entity_runs SET cursor_parent = $1, next_offset = $2, pages = pages + $16, \
-             fetched = fetched + $3, created = created + $4, updated = updated + $5, \
-             unchanged = unchanged + $6, quarantined = quarantined + $7, state = $8, \
-             finished_ms = $9, lease_expires_ms = $10, updated_ms = $11 \
-             WHERE id = $12 AND org_id = $13 AND epoch = $14 AND lease_owner = $15 \
-             AND state = 'running'",
-        )
-        .bind(cp.cursor_parent.clone())
-        .bind(cp.next_offset)
-        .bind(fetched as i64)
-        .bind(counts.created as i64)
-        .bind(counts.updated as i64)
-        .bind(counts.unchanged as i64)
-        .bind(counts.quarantined as i64)
-        .bind(if done { "done" } else { "running" })
-        .bind(done.then_some(now))
-        .bind(now + lease_ttl_ms)
-        .bind(now)
-        .bind(fence.entity_run_id.clone())
-        .bind(fence.org_id.clone())
-        .bind(fence.epoch)
-        .bind(fence.owner.clone())
-        .bind(pages as i64)
-        .execute(&mut *tx)
-        .await?;
+        let result = sqlx::query(RUN_UPDATE)
+            .bind(cp.cursor_parent.clone())
+            .bind(cp.next_offset)
+            .bind(fetched as i64)
+            .bind(counts.created as i64)
+            .bind(counts.updated as i64)
+            .bind(counts.unchanged as i64)
+            .bind(counts.quarantined as i64)
+            .bind(if done { "done" } else { "running" })
+            .bind(done.then_some(now))
+            .bind(now + lease_ttl_ms)
+            .bind(now)
+            .bind(fence.entity_run_id.clone())
+            .bind(fence.org_id.clone())
+            .bind(fence.epoch)
+            .bind(fence.owner.clone())
+            .bind(pages as i64)
+            .execute(&mut *tx)
+            .await?;
         if result.rows_affected() != 1 {
             return Err(fence.lost());
         }
@@ -285,47 +403,11 @@ impl Store {
         quarantined: &[Quarantined],
         now: i64,
     ) -> Result<PageCounts, StoreError> {
-        // A write may hold a record twice when the remote list shifts while it is paged (or
-        // pages that repeat a record commit together); the last copy wins. A repeat counts as
-        // the next page would have counted it: unchanged, or updated if it differs, so the
-        // counts add up to the records fetched however pages are grouped.
-        let mut counts = PageCounts::default();
-        let mut records: Vec<PreparedRecord> = Vec::with_capacity(page_records.len());
-        let mut index: HashMap<String, usize> = HashMap::new();
-        for r in page_records {
-            match index.get(&r.external_id) {
-                Some(&i) => {
-                    if records[i].content_hash == r.content_hash {
-                        counts.unchanged += 1;
-                    } else {
-                        counts.updated += 1;
-                    }
-                    records[i] = r;
-                }
-                None => {
-                    index.insert(r.external_id.clone(), records.len());
-                    records.push(r);
-                }
-            }
-        }
+        let (records, mut counts) = dedupe(page_records);
         let known = self.known_hashes(tx, fence, entity, &records).await?;
-        let mut changed: Vec<&PreparedRecord> = Vec::new();
-        // Only updated records can have edges already: edges commit with their record's link.
-        let mut stale_edges: Vec<&PreparedRecord> = Vec::new();
-        for r in &records {
-            match known.get(&r.external_id) {
-                None => counts.created += 1,
-                Some(h) if *h == r.content_hash => {
-                    counts.unchanged += 1;
-                    continue;
-                }
-                Some(_) => {
-                    counts.updated += 1;
-                    stale_edges.push(r);
-                }
-            }
-            changed.push(r);
-        }
+        let (changed, stale_edges) = classify(&records, &mut counts, |r| {
+            Ok::<_, StoreError>(known.get(&r.external_id).map(|h| *h == r.content_hash))
+        })?;
         self.upsert_rows(tx, &changed).await?;
         self.delete_edges(tx, fence, &stale_edges).await?;
         self.insert_edges(tx, fence, &changed, now).await?;
@@ -353,7 +435,7 @@ impl Store {
         lock: bool,
     ) -> Result<(), StoreError> {
         let q = format!(
-            "SELECT epoch, lease_owner, state FROM entity_runs WHERE id = $1 AND org_id = $2{}",
+            "{FENCE_SELECT}{}",
             if lock { self.dialect.for_update() } else { "" }
         );
         let row = sqlx::query(sql(q))
@@ -413,28 +495,14 @@ impl Store {
             return Ok(());
         };
         let table = first.table;
-        let columns: Vec<(&str, ColumnType)> = COMMON_COLUMNS
+        let types: Vec<ColumnType> = COMMON_COLUMNS
             .iter()
             .chain(table.fields)
-            .map(|c| (c.name, c.ty))
-            .collect();
-        let types: Vec<ColumnType> = columns.iter().map(|c| c.1).collect();
-        let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.0)).collect();
-        let updates: Vec<String> = columns
-            .iter()
-            .filter(|(n, _)| !matches!(*n, "id" | "org_id" | "created_at"))
-            .map(|(n, _)| format!("\"{n}\" = excluded.\"{n}\""))
+            .map(|c| c.ty)
             .collect();
         let rows = records.iter().map(|r| r.values.iter().cloned());
         for batch in self.dialect.batches(&types, rows) {
-            let q = format!(
-                "INSERT INTO \"{t}\" ({}) {} ON CONFLICT (\"id\") DO UPDATE SET {} \
-                 WHERE \"{t}\".\"org_id\" = excluded.\"org_id\"",
-                names.join(", "),
-                batch.sql,
-                updates.join(", "),
-                t = table.table
-            );
+            let q = row_upsert(table, &batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
@@ -494,11 +562,7 @@ impl Store {
             ]
         });
         for batch in self.dialect.batches(&types, rows) {
-            let q = format!(
-                "INSERT INTO edges (org_id, adapter, source_id, relationship, target_id, \
-                 last_seen_ms) {} ON CONFLICT DO NOTHING",
-                batch.sql
-            );
+            let q = edge_insert(&batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
@@ -532,17 +596,7 @@ impl Store {
             ]
         });
         for batch in self.dialect.batches(&types, rows) {
-            let q = format!(
-                "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
-                 canonical_entity, content_hash, remote_updated_at, first_seen_ms, last_seen_ms, \
-                 last_run_id) {} ON CONFLICT (org_id, adapter, entity, external_id) \
-                 DO UPDATE SET canonical_id = excluded.canonical_id, \
-                 canonical_entity = excluded.canonical_entity, \
-                 content_hash = excluded.content_hash, \
-                 remote_updated_at = excluded.remote_updated_at, \
-                 last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id",
-                batch.sql
-            );
+            let q = link_upsert(&batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
@@ -593,14 +647,7 @@ impl Store {
             self.bulk(q, head, batch)?.execute(&mut **tx).await?;
         }
         for q in bad {
-            let stmt = format!(
-                "INSERT INTO quarantine (org_id, adapter, entity, external_id, raw, reason, \
-                 run_id, first_seen_ms, last_seen_ms) VALUES ($1, $2, $3, $4, {}, $6, $7, $8, $8) \
-                 ON CONFLICT (org_id, adapter, entity, external_id) DO UPDATE SET \
-                 raw = excluded.raw, reason = excluded.reason, run_id = excluded.run_id, \
-                 last_seen_ms = excluded.last_seen_ms",
-                self.dialect.param(5, ColumnType::Json)
-            );
+            let stmt = quarantine_upsert(self.dialect);
             sqlx::query(sql(stmt))
                 .bind(fence.org_id.clone())
                 .bind(fence.adapter.clone())

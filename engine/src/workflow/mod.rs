@@ -365,17 +365,18 @@ impl EntityWorkflow<'_> {
     ) -> Result<(), EngineError> {
         let result = async {
             let (fetched, done) = (write.fetched as u64, write.checkpoint.done);
-            let staged = self.store.stage_page(fence, write).await?;
-            if let Some(after) = after
-                && after.await != Ok(true)
-            {
-                // The previous page failed, and its error is the one reported.
-                return Err(EngineError::from(fence.lost()));
-            }
-            let (counts, side) = self
-                .store
-                .finish_page(fence, staged, self.config.lease_ttl_ms)
-                .await?;
+            let ttl = self.config.lease_ttl_ms;
+            let (counts, side) = match after {
+                None => self.store.commit_page(fence, write, ttl).await?,
+                Some(after) => {
+                    let staged = self.store.stage_page(fence, write).await?;
+                    if after.await != Ok(true) {
+                        // The previous page failed, and its error is the one reported.
+                        return Err(EngineError::from(fence.lost()));
+                    }
+                    self.store.finish_page(fence, staged, ttl).await?
+                }
+            };
             self.report(fetched, counts, side, total, done);
             Ok(())
         }

@@ -1,0 +1,396 @@
+//! SQLite's page writer: page transactions run on a connection of their own, on a thread of
+//! their own, one call per page.
+//!
+//! Through `sqlx` a page was a few dozen statements, each built as text on the async side,
+//! its thousands of arguments boxed and sent to the driver's thread, parsed afresh by SQLite
+//! (a multi-row statement's text changes with the page) and answered back. Here the thread
+//! receives the page itself and runs single-row statements prepared once per connection:
+//! SQLite's cheapest way to write many rows, with nothing parsed per page and no value copied
+//! on the way. The statements' text comes from [`super::page`], shared with the `sqlx` path
+//! that PostgreSQL (and an in-memory SQLite database) still take.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use super::page::{
+    FENCE_SELECT, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe, edge_insert, link_upsert,
+    quarantine_upsert, row_upsert,
+};
+use super::{Bind, Dialect, PageCounts, PageWrite, PreparedRecord, Quarantined, SideCounts};
+use crate::canonical::{COMMON_COLUMNS, TableDef};
+use crate::error::StoreError;
+use crate::lease::Fence;
+
+/// What a page commit returns.
+type Outcome = Result<(PageCounts, SideCounts), StoreError>;
+
+/// One page to commit, and where the outcome goes.
+struct Job {
+    fence: Fence,
+    page: PageWrite,
+    lease_ttl_ms: i64,
+    now: i64,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// The writer thread's handle: a queue of page jobs.
+pub(crate) struct PageWriter {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for PageWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageWriter").finish_non_exhaustive()
+    }
+}
+
+impl rusqlite::ToSql for Bind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        // As sqlx stores them: booleans are integers 0/1, everything textual is text.
+        Ok(ToSqlOutput::Borrowed(match self {
+            Bind::Null(_) => ValueRef::Null,
+            Bind::Text(s) => ValueRef::Text(s.as_bytes()),
+            Bind::Int(i) => ValueRef::Integer(*i),
+            Bind::Float(f) => ValueRef::Real(*f),
+            Bind::Bool(b) => ValueRef::Integer(i64::from(*b)),
+        }))
+    }
+}
+
+impl PageWriter {
+    /// Opens a connection to the database file at `path` (created and migrated already) and
+    /// starts the thread that owns it.
+    pub(crate) fn open(path: &Path) -> Result<PageWriter, StoreError> {
+        let conn = Connection::open(path)?;
+        // The same settings as the pool's connections (see `Store::connect`); the soft heap
+        // limit is process-wide and set there.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA busy_timeout = 30000; PRAGMA temp_store = MEMORY; \
+             PRAGMA wal_autocheckpoint = 8192;",
+        )?;
+        // Every statement a page runs stays prepared: one upsert per canonical table and
+        // about ten others.
+        conn.set_prepared_statement_cache_capacity(64);
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                let mut writer = Writer {
+                    conn,
+                    upserts: HashMap::new(),
+                };
+                while let Ok(job) = rx.recv() {
+                    let outcome = writer.commit(&job.fence, job.page, job.lease_ttl_ms, job.now);
+                    let _ = job.reply.send(outcome);
+                }
+            })
+            .map_err(|e| StoreError::Writer(format!("starting SQLite's writer thread: {e}")))?;
+        Ok(PageWriter {
+            jobs: Mutex::new(Some(jobs)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Commits `page` under `fence` (see [`super::Store::commit_page`]). The caller holds the
+    /// process's SQLite write slot.
+    pub(crate) async fn commit(
+        &self,
+        fence: &Fence,
+        page: PageWrite,
+        lease_ttl_ms: i64,
+        now: i64,
+    ) -> Outcome {
+        let (reply, outcome) = oneshot::channel();
+        let job = Job {
+            fence: fence.clone(),
+            page,
+            lease_ttl_ms,
+            now,
+            reply,
+        };
+        let stopped = || StoreError::Writer("SQLite's writer thread has stopped".into());
+        let sent = match &*self.jobs.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(jobs) => jobs.send(job).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(stopped());
+        }
+        outcome.await.map_err(|_| stopped())?
+    }
+
+    /// Stops the thread after the jobs sent so far and closes its connection.
+    pub(crate) async fn close(&self) {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+/// The thread's state: the connection (with its prepared statements) and the upsert text per
+/// canonical table.
+struct Writer {
+    conn: Connection,
+    upserts: HashMap<&'static str, String>,
+}
+
+/// `$n` placeholders as SQLite's numbered `?n`, for the statements shared with `sqlx` (which
+/// maps `$n` itself).
+fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+/// `VALUES (?, …)` with `n` parameters.
+fn one_row(n: usize) -> String {
+    format!("VALUES ({})", vec!["?"; n].join(", "))
+}
+
+impl Writer {
+    fn commit(&mut self, fence: &Fence, page: PageWrite, lease_ttl_ms: i64, now: i64) -> Outcome {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        check_fence(&tx, fence)?;
+        let counts = write_records(
+            &tx,
+            &mut self.upserts,
+            fence,
+            &page.entity,
+            page.records,
+            &page.quarantined,
+            now,
+        )?;
+        let mut side = Vec::with_capacity(page.side.len());
+        for s in page.side {
+            let c = write_records(
+                &tx,
+                &mut self.upserts,
+                fence,
+                &s.entity,
+                s.records,
+                &s.quarantined,
+                now,
+            )?;
+            side.push((s.entity, s.fetched as u64, c));
+        }
+        {
+            let mut update = tx.prepare_cached(&numbered(SIDE_RUN_UPDATE))?;
+            for (entity, fetched, c) in &side {
+                update.execute(params![
+                    *fetched as i64,
+                    c.created as i64,
+                    c.updated as i64,
+                    c.unchanged as i64,
+                    c.quarantined as i64,
+                    now,
+                    fence.run_id,
+                    fence.org_id,
+                    entity,
+                ])?;
+            }
+        }
+        let cp = &page.checkpoint;
+        let changed = tx.prepare_cached(&numbered(RUN_UPDATE))?.execute(params![
+            cp.cursor_parent,
+            cp.next_offset,
+            page.fetched as i64,
+            counts.created as i64,
+            counts.updated as i64,
+            counts.unchanged as i64,
+            counts.quarantined as i64,
+            if cp.done { "done" } else { "running" },
+            cp.done.then_some(now),
+            now + lease_ttl_ms,
+            now,
+            fence.entity_run_id,
+            fence.org_id,
+            fence.epoch,
+            fence.owner,
+            page.pages as i64,
+        ])?;
+        if changed != 1 {
+            // Dropping the transaction rolls the page back.
+            return Err(fence.lost());
+        }
+        tx.commit()?;
+        Ok((counts, side))
+    }
+}
+
+/// Refuses early when the fence no longer holds (the run update re-checks it).
+fn check_fence(tx: &Transaction<'_>, fence: &Fence) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(&numbered(FENCE_SELECT))?;
+    let row = stmt
+        .query_row(params![fence.entity_run_id, fence.org_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .optional()?;
+    match row {
+        Some((epoch, owner, state))
+            if epoch == fence.epoch
+                && owner.as_deref() == Some(fence.owner.as_str())
+                && state == "running" =>
+        {
+            Ok(())
+        }
+        _ => Err(fence.lost()),
+    }
+}
+
+/// One entity's records of a page: rows, edges, external links, quarantine (as
+/// `Store::write_records` does through `sqlx`).
+fn write_records(
+    tx: &Transaction<'_>,
+    upserts: &mut HashMap<&'static str, String>,
+    fence: &Fence,
+    entity: &str,
+    page_records: Vec<PreparedRecord>,
+    quarantined: &[Quarantined],
+    now: i64,
+) -> Result<PageCounts, StoreError> {
+    let (records, mut counts) = dedupe(page_records);
+    let (changed, stale_edges) = {
+        let mut known = tx.prepare_cached(
+            "SELECT content_hash FROM external_links WHERE org_id = ?1 AND adapter = ?2 \
+             AND entity = ?3 AND external_id = ?4",
+        )?;
+        classify(&records, &mut counts, |r| {
+            known
+                .query_row(
+                    params![fence.org_id, fence.adapter, entity, r.external_id],
+                    |row| Ok(row.get_ref(0)?.as_str()? == r.content_hash),
+                )
+                .optional()
+        })?
+    };
+    if let Some(first) = changed.first() {
+        upsert_rows(tx, upserts, first.table, &changed)?;
+    }
+    if !stale_edges.is_empty() {
+        let mut delete = tx.prepare_cached(
+            "DELETE FROM edges WHERE org_id = ?1 AND adapter = ?2 AND source_id = ?3",
+        )?;
+        for r in &stale_edges {
+            delete.execute(params![fence.org_id, fence.adapter, r.canonical_id])?;
+        }
+    }
+    let mut edges: Vec<(&str, &str, &str)> = changed
+        .iter()
+        .flat_map(|r| {
+            r.edges
+                .iter()
+                .map(|(rel, t)| (r.canonical_id.as_str(), rel.as_str(), t.as_str()))
+        })
+        .collect();
+    if !edges.is_empty() {
+        edges.sort_unstable();
+        edges.dedup();
+        let mut insert = tx.prepare_cached(&edge_insert(&one_row(6)))?;
+        for (source, rel, target) in edges {
+            insert.execute(params![
+                fence.org_id,
+                fence.adapter,
+                source,
+                rel,
+                target,
+                now
+            ])?;
+        }
+    }
+    {
+        let mut link = tx.prepare_cached(&link_upsert(&one_row(11)))?;
+        for r in &records {
+            link.execute(params![
+                fence.org_id,
+                fence.adapter,
+                entity,
+                r.external_id,
+                r.canonical_id,
+                r.table.entity,
+                r.content_hash,
+                r.remote_updated_at,
+                now,
+                now,
+                fence.run_id,
+            ])?;
+        }
+    }
+    write_quarantine(tx, fence, entity, &records, quarantined, now)?;
+    counts.quarantined = quarantined.len() as u64;
+    Ok(counts)
+}
+
+fn upsert_rows(
+    tx: &Transaction<'_>,
+    upserts: &mut HashMap<&'static str, String>,
+    table: &'static TableDef,
+    records: &[&PreparedRecord],
+) -> Result<(), StoreError> {
+    let sql = upserts
+        .entry(table.table)
+        .or_insert_with(|| row_upsert(table, &one_row(COMMON_COLUMNS.len() + table.fields.len())));
+    let mut upsert = tx.prepare_cached(sql)?;
+    for r in records {
+        upsert.execute(rusqlite::params_from_iter(&r.values))?;
+    }
+    Ok(())
+}
+
+fn write_quarantine(
+    tx: &Transaction<'_>,
+    fence: &Fence,
+    entity: &str,
+    good: &[PreparedRecord],
+    bad: &[Quarantined],
+    now: i64,
+) -> Result<(), StoreError> {
+    // A record that maps now leaves quarantine; most pages have nothing quarantined.
+    if !good.is_empty() {
+        let any = tx
+            .prepare_cached(
+                "SELECT 1 FROM quarantine WHERE org_id = ?1 AND adapter = ?2 AND entity = ?3 \
+                 LIMIT 1",
+            )?
+            .exists(params![fence.org_id, fence.adapter, entity])?;
+        if any {
+            let mut delete = tx.prepare_cached(
+                "DELETE FROM quarantine WHERE org_id = ?1 AND adapter = ?2 AND entity = ?3 \
+                 AND external_id = ?4",
+            )?;
+            for r in good {
+                delete.execute(params![fence.org_id, fence.adapter, entity, r.external_id])?;
+            }
+        }
+    }
+    if !bad.is_empty() {
+        let mut insert = tx.prepare_cached(&numbered(&quarantine_upsert(Dialect::Sqlite)))?;
+        for q in bad {
+            insert.execute(params![
+                fence.org_id,
+                fence.adapter,
+                entity,
+                q.external_id,
+                q.raw,
+                q.reason,
+                fence.run_id,
+                now,
+            ])?;
+        }
+    }
+    Ok(())
+}
