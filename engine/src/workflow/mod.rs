@@ -262,10 +262,21 @@ impl EntityWorkflow<'_> {
     ) -> Result<(), EngineError> {
         let mut query = self.query();
         query.set(self.manifest.paging.offset_param, offset.to_string());
-        let stream = self.client.raw_pages(path, query);
-        // Fetching, parsing and preparing run in their own task, ahead of the commits: the next
-        // pages are ready when the database finishes the last ones, and those that queued
-        // meanwhile commit together (see `batch`).
+        let mut stream = self.client.raw_pages(path, query);
+        // Fetching and parsing run in one task, preparing in another, both ahead of the
+        // commits: the stages overlap on the runtime's threads, the next pages are ready when
+        // the database finishes the last ones, and those that queued meanwhile commit
+        // together (see `batch`).
+        let (raw_tx, mut raw_rx) = tokio::sync::mpsc::channel(1);
+        let fetcher = tokio::spawn(async move {
+            while let Some(page) = stream.next().await {
+                let failed = page.is_err();
+                if raw_tx.send(page).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let _fetcher = AbortOnDrop(fetcher);
         let (tx, mut rx) = tokio::sync::mpsc::channel(batch::GROUP_PAGES);
         let (manifest, entity, table, org) =
             (self.manifest, self.entity, cx.table, cx.org.to_owned());
@@ -276,8 +287,7 @@ impl EntityWorkflow<'_> {
                 table,
                 org: &org,
             };
-            let mut stream = stream;
-            while let Some(page) = stream.next().await {
+            while let Some(page) = raw_rx.recv().await {
                 let item = page.map(|page| {
                     let next = page.document.meta.next.map(|n| n.offset as i64);
                     let total = page.document.meta.total_count;
