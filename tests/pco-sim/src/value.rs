@@ -122,10 +122,19 @@ fn cmp_ci(a: &str, b: &str) -> Ordering {
 
 /// Format a Unix timestamp the way Planning Center does: `2018-08-03T01:13:32Z`.
 pub fn format_ts(t: i64) -> String {
-    DateTime::<Utc>::from_timestamp(t, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    use chrono::{Datelike, Timelike};
+    // By field rather than through a strftime pattern, which is parsed on every call (7 % of
+    // the simulator's CPU when serving pages). Same text for years 0–9999.
+    let dt = DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
 }
 
 /// Format days since the epoch as `YYYY-MM-DD`.
@@ -162,5 +171,17 @@ mod tests {
         assert_eq!(format_ts(t), "2018-08-03T01:13:32Z");
         assert_eq!(format_date(parse_date("1987-02-28").unwrap()), "1987-02-28");
         assert_eq!(std::mem::size_of::<Val>(), 24);
+    }
+
+    #[test]
+    fn timestamps_read_as_chrono_prints_them() {
+        // From before 1970 to past 2100, a step that lands on every second-of-minute.
+        for t in (-2_000_000_000_i64..5_000_000_000).step_by(9_999_991) {
+            let expected = DateTime::<Utc>::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            assert_eq!(format_ts(t), expected);
+        }
     }
 }
