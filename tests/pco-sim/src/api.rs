@@ -1,28 +1,48 @@
 //! Read API: resolves `/{module}/v2/...` paths against the store and builds list and single
 //! documents with Planning Center's links, meta, paging, `where`, `order` and `include`.
 
-use crate::jsonapi::{Included, NOT_FOUND, Renderer, error_doc};
+use crate::jsonapi::{
+    Included, IncludedView, JSON, JSONAPI, NOT_FOUND, Renderer, ResourceView, error_doc,
+};
 use crate::query::{ListQuery, Op, Where, parse};
 use crate::schema::RelKind;
 use crate::store::{Org, Record};
 use crate::value::Val;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 
-/// A response of the read API: status and optional JSON body.
+/// A response of the read API: status and optional JSON body, serialized.
 #[derive(Debug)]
 pub struct Reply {
     /// HTTP status.
     pub status: u16,
     /// Body (`None` for 204).
-    pub body: Option<Value>,
+    pub body: Option<Vec<u8>>,
+    /// Content type of the body: JSON:API, or plain JSON for error documents.
+    pub content_type: &'static str,
 }
 
 impl Reply {
-    fn ok(v: Value) -> Self {
+    fn ok(v: impl Serialize) -> Self {
+        Reply::json(200, &v)
+    }
+
+    /// A JSON:API document.
+    pub fn json(status: u16, v: &impl Serialize) -> Self {
         Reply {
-            status: 200,
-            body: Some(v),
+            status,
+            body: Some(serde_json::to_vec(v).unwrap_or_default()),
+            content_type: JSONAPI,
+        }
+    }
+
+    /// No body (204).
+    pub fn empty(status: u16) -> Self {
+        Reply {
+            status,
+            body: None,
+            content_type: JSONAPI,
         }
     }
 
@@ -30,7 +50,8 @@ impl Reply {
     pub fn error(status: u16, detail: &str) -> Self {
         Reply {
             status,
-            body: Some(error_doc(status, detail)),
+            body: Some(serde_json::to_vec(&error_doc(status, detail)).unwrap_or_default()),
+            content_type: JSON,
         }
     }
 }
@@ -122,10 +143,7 @@ pub fn get(org: &Org, base: &str, path: &str, raw_query: Option<&str>) -> Reply 
     };
     let r = Renderer { org, base };
     match target {
-        Target::Action => Reply {
-            status: 204,
-            body: None,
-        },
+        Target::Action => Reply::empty(204),
         Target::Organization(module) => Reply::ok(json!({
             "data": r.organization(&module),
             "included": [],
@@ -143,7 +161,7 @@ pub fn get(org: &Org, base: &str, path: &str, raw_query: Option<&str>) -> Reply 
             let data = r.resource(table, rec, &q.include, &mut inc, true);
             Reply::ok(json!({
                 "data": data,
-                "included": inc.items,
+                "included": r.included(&inc),
                 "meta": {"can_include": t.schema.can_include, "parent": parent_meta(org, None)},
             }))
         }
@@ -237,7 +255,7 @@ fn page_doc(
 ) -> Reply {
     let s = &r.org.table_at(table).schema;
     let mut inc = Included::default();
-    let data: Vec<Value> = page
+    let data: Vec<ResourceView> = page
         .iter()
         .map(|rec| r.resource(table, rec, &q.include, &mut inc, false))
         .collect();
@@ -274,12 +292,21 @@ fn page_doc(
     meta.insert("can_include".into(), json!(s.can_include));
     meta.insert("can_filter".into(), json!(s.can_filter));
     meta.insert("parent".into(), parent_meta(r.org, parent));
-    let mut doc = Map::new();
-    doc.insert("links".into(), Value::Object(links));
-    doc.insert("data".into(), Value::Array(data));
-    doc.insert("included".into(), Value::Array(inc.items));
-    doc.insert("meta".into(), Value::Object(meta));
-    Reply::ok(Value::Object(doc))
+    Reply::ok(ListDoc {
+        links,
+        data,
+        included: r.included(&inc),
+        meta,
+    })
+}
+
+/// A list document, in Planning Center's key order.
+#[derive(Serialize)]
+struct ListDoc<'r> {
+    links: Map<String, Value>,
+    data: Vec<ResourceView<'r>>,
+    included: IncludedView<'r>,
+    meta: Map<String, Value>,
 }
 
 fn matches(org: &Org, table: usize, rec: &Record, w: &Where) -> bool {

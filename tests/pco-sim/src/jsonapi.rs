@@ -1,8 +1,9 @@
 //! JSON:API rendering the way Planning Center does it: resource objects, relationships,
 //! `included` de-duplication and error documents.
 
-use crate::schema::RelKind;
+use crate::schema::{RelKind, Relation, TableSchema};
 use crate::store::{Org, Record};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 
@@ -39,6 +40,7 @@ pub fn error_doc(status: u16, detail: &str) -> Value {
 pub const NOT_FOUND: &str = "The resource you requested could not be found";
 
 /// Renders resources of one organisation against one base URL.
+#[derive(Clone, Copy)]
 pub struct Renderer<'a> {
     /// The organisation.
     pub org: &'a Org,
@@ -46,12 +48,20 @@ pub struct Renderer<'a> {
     pub base: &'a str,
 }
 
-/// Accumulates `included` resources without duplicates.
+/// Accumulates `included` resources without duplicates, in first-seen order. They are
+/// rendered when the document is serialized ([`Renderer::included`]).
 #[derive(Default)]
 pub struct Included {
     seen: HashSet<(usize, u64)>,
-    /// Rendered resources in first-seen order.
-    pub items: Vec<Value>,
+    items: Vec<Item>,
+}
+
+/// An included resource, by reference.
+enum Item {
+    /// The organisation resource of a module.
+    Organization(String),
+    /// A record: table index and id.
+    Record(usize, u64),
 }
 
 impl Renderer<'_> {
@@ -95,78 +105,36 @@ impl Renderer<'_> {
         })
     }
 
-    /// A resource object; `includes` adds those relationships and their targets to `included`.
-    pub fn resource(
-        &self,
+    /// A resource object, serialized straight from the record (a page of people with their
+    /// addresses, emails and phone numbers built thousands of `Value` maps only to write them
+    /// out). `includes` adds those relationships' targets to `included`.
+    pub fn resource<'r>(
+        &'r self,
         table: usize,
-        rec: &Record,
-        includes: &[String],
+        rec: &'r Record,
+        includes: &'r [String],
         included: &mut Included,
         detail_links: bool,
-    ) -> Value {
+    ) -> ResourceView<'r> {
         let t = &self.org.table_at(table).schema;
-        let self_path = self.path(table, rec.id);
-        let mut attrs = Map::with_capacity(t.attributes.len());
-        for ((name, _), v) in t.attributes.iter().zip(rec.attrs.iter()) {
-            attrs.insert(name.clone(), v.to_json());
-        }
-        let mut rels = Map::new();
         for r in &t.relations {
-            let wanted = includes.contains(&r.name);
-            if !r.default && !wanted {
-                continue;
-            }
-            let ids = self.org.related(table, rec, &r.name);
-            let target_type = match r.kind {
-                RelKind::Org => "Organization".to_string(),
-                _ => self
-                    .org
-                    .schema
-                    .table(&r.target)
-                    .map_or_else(String::new, |x| x.wire_type.clone()),
-            };
-            let ident = |id: &u64| json!({"type": target_type, "id": id.to_string()});
-            let data = match r.kind {
-                RelKind::One { .. } | RelKind::Org => ids.first().map_or(Value::Null, ident),
-                _ => Value::Array(ids.iter().map(ident).collect()),
-            };
-            let mut rel = Map::new();
-            if wanted {
-                rel.insert(
-                    "links".into(),
-                    json!({"related": format!("{}{self_path}/{}", self.base, r.name)}),
-                );
-            }
-            rel.insert("data".into(), data);
-            rels.insert(r.name.clone(), Value::Object(rel));
-            if wanted {
+            if includes.contains(&r.name) {
+                let ids = self.org.related(table, rec, &r.name);
                 self.include(table, &r.name, &ids, included);
             }
         }
-        let mut links = Map::new();
-        if detail_links {
-            for r in &t.relations {
-                if !matches!(r.kind, RelKind::One { .. }) {
-                    links.insert(
-                        r.name.clone(),
-                        Value::from(format!("{}{self_path}/{}", self.base, r.name)),
-                    );
-                }
-            }
+        ResourceView {
+            r: *self,
+            table,
+            rec,
+            includes,
+            detail_links,
         }
-        links.insert(
-            "self".into(),
-            Value::from(format!("{}{self_path}", self.base)),
-        );
-        let mut o = Map::new();
-        o.insert("type".into(), Value::from(t.wire_type.clone()));
-        o.insert("id".into(), Value::from(rec.id.to_string()));
-        o.insert("attributes".into(), Value::Object(attrs));
-        if !rels.is_empty() {
-            o.insert("relationships".into(), Value::Object(rels));
-        }
-        o.insert("links".into(), Value::Object(links));
-        Value::Object(o)
+    }
+
+    /// The `included` array of a document.
+    pub fn included<'r>(&'r self, included: &'r Included) -> IncludedView<'r> {
+        IncludedView { r: *self, included }
     }
 
     fn include(&self, table: usize, rel: &str, ids: &[u64], included: &mut Included) {
@@ -174,7 +142,7 @@ impl Renderer<'_> {
         let Some(r) = t.relation(rel) else { return };
         if r.kind == RelKind::Org {
             if included.seen.insert((usize::MAX, self.org.org_id)) {
-                included.items.push(self.organization(&t.module));
+                included.items.push(Item::Organization(t.module.clone()));
             }
             return;
         }
@@ -182,13 +150,208 @@ impl Renderer<'_> {
             return;
         };
         for id in ids {
-            if !included.seen.insert((ti, *id)) {
-                continue;
-            }
-            if let Some(rec) = self.org.table_at(ti).get(*id) {
-                let v = self.resource(ti, rec, &[], &mut Included::default(), false);
-                included.items.push(v);
+            if included.seen.insert((ti, *id)) && self.org.table_at(ti).get(*id).is_some() {
+                included.items.push(Item::Record(ti, *id));
             }
         }
+    }
+}
+
+/// A resource object as Planning Center writes it: `type`, `id`, `attributes`,
+/// `relationships` (those listed by default and those included), `links`.
+pub struct ResourceView<'r> {
+    r: Renderer<'r>,
+    table: usize,
+    rec: &'r Record,
+    includes: &'r [String],
+    detail_links: bool,
+}
+
+impl Serialize for ResourceView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (org, base) = (self.r.org, self.r.base);
+        let t = &org.table_at(self.table).schema;
+        let self_path = self.r.path(self.table, self.rec.id);
+        let shown = |r: &&Relation| r.default || self.includes.contains(&r.name);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", &t.wire_type)?;
+        m.serialize_entry("id", &Id(self.rec.id))?;
+        m.serialize_entry("attributes", &Attributes(t, self.rec))?;
+        if t.relations.iter().any(|r| shown(&r)) {
+            let rels = Relationships {
+                view: self,
+                self_path: &self_path,
+            };
+            m.serialize_entry("relationships", &rels)?;
+        }
+        let links = Links {
+            relations: &t.relations,
+            base,
+            self_path: &self_path,
+            detail: self.detail_links,
+        };
+        m.serialize_entry("links", &links)?;
+        m.end()
+    }
+}
+
+/// A numeric id, written as a string.
+struct Id(u64);
+
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+struct Attributes<'r>(&'r TableSchema, &'r Record);
+
+impl Serialize for Attributes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.attributes.len()))?;
+        for ((name, _), v) in self.0.attributes.iter().zip(self.1.attrs.iter()) {
+            m.serialize_entry(name, v)?;
+        }
+        m.end()
+    }
+}
+
+struct Relationships<'r> {
+    view: &'r ResourceView<'r>,
+    self_path: &'r str,
+}
+
+impl Serialize for Relationships<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.view;
+        let org = v.r.org;
+        let t = &org.table_at(v.table).schema;
+        let mut m = s.serialize_map(None)?;
+        for r in &t.relations {
+            let wanted = v.includes.contains(&r.name);
+            if !r.default && !wanted {
+                continue;
+            }
+            let target_type = match r.kind {
+                RelKind::Org => "Organization",
+                _ => org
+                    .schema
+                    .table(&r.target)
+                    .map_or("", |x| x.wire_type.as_str()),
+            };
+            let rel = Relationship {
+                related: wanted.then(|| format!("{}{}/{}", v.r.base, self.self_path, r.name)),
+                ids: org.related(v.table, v.rec, &r.name),
+                one: matches!(r.kind, RelKind::One { .. } | RelKind::Org),
+                target_type,
+            };
+            m.serialize_entry(&r.name, &rel)?;
+        }
+        m.end()
+    }
+}
+
+/// One relationship: `links.related` when included, then `data` (an identifier or null for
+/// to-one relations, an array for to-many).
+struct Relationship<'r> {
+    related: Option<String>,
+    ids: Vec<u64>,
+    one: bool,
+    target_type: &'r str,
+}
+
+impl Serialize for Relationship<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ident = |id: u64| Identifier(self.target_type, id);
+        let mut m = s.serialize_map(None)?;
+        if let Some(related) = &self.related {
+            m.serialize_entry("links", &RelatedLink(related))?;
+        }
+        if self.one {
+            m.serialize_entry("data", &self.ids.first().map(|id| ident(*id)))?;
+        } else {
+            let all: Vec<Identifier> = self.ids.iter().map(|id| ident(*id)).collect();
+            m.serialize_entry("data", &all)?;
+        }
+        m.end()
+    }
+}
+
+/// `{"related": …}`.
+struct RelatedLink<'r>(&'r str);
+
+impl Serialize for RelatedLink<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("related", self.0)?;
+        m.end()
+    }
+}
+
+/// A resource identifier object: `{"type": …, "id": …}`.
+struct Identifier<'r>(&'r str, u64);
+
+impl Serialize for Identifier<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("type", self.0)?;
+        m.serialize_entry("id", &Id(self.1))?;
+        m.end()
+    }
+}
+
+/// `links`: with `detail`, one per to-many relation, then `self`.
+struct Links<'r> {
+    relations: &'r [Relation],
+    base: &'r str,
+    self_path: &'r str,
+    detail: bool,
+}
+
+impl Serialize for Links<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if self.detail {
+            for r in self.relations {
+                if !matches!(r.kind, RelKind::One { .. }) {
+                    let link = format!("{}{}/{}", self.base, self.self_path, r.name);
+                    m.serialize_entry(&r.name, &link)?;
+                }
+            }
+        }
+        m.serialize_entry("self", &format!("{}{}", self.base, self.self_path))?;
+        m.end()
+    }
+}
+
+/// The `included` array: each record with its default relationships, no detail links.
+pub struct IncludedView<'r> {
+    r: Renderer<'r>,
+    included: &'r Included,
+}
+
+impl Serialize for IncludedView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.included.items.len()))?;
+        for item in &self.included.items {
+            match item {
+                Item::Organization(module) => {
+                    seq.serialize_element(&self.r.organization(module))?
+                }
+                Item::Record(table, id) => {
+                    if let Some(rec) = self.r.org.table_at(*table).get(*id) {
+                        let view = ResourceView {
+                            r: self.r,
+                            table: *table,
+                            rec,
+                            includes: &[],
+                            detail_links: false,
+                        };
+                        seq.serialize_element(&view)?;
+                    }
+                }
+            }
+        }
+        seq.end()
     }
 }

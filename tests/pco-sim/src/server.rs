@@ -43,14 +43,7 @@ fn reply_response(reply: Reply) -> Response {
             *r.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::NO_CONTENT);
             r
         }
-        Some(v) => {
-            let ct = if v.get("errors").is_some() {
-                JSON
-            } else {
-                JSONAPI
-            };
-            json_response(reply.status, ct, serde_json::to_vec(&v).unwrap_or_default())
-        }
+        Some(bytes) => json_response(reply.status, reply.content_type, bytes),
     }
 }
 
@@ -127,14 +120,12 @@ async fn api_request(
     let mut r = match (fault, reply.body.is_some()) {
         (Fault::Drop, _) => broken(reply.status, Vec::new()),
         (Fault::Truncate, true) => {
-            let mut bytes =
-                serde_json::to_vec(reply.body.as_ref().unwrap_or(&Value::Null)).unwrap_or_default();
+            let mut bytes = reply.body.unwrap_or_default();
             bytes.truncate(bytes.len() / 2);
             broken(reply.status, bytes)
         }
         (Fault::Malformed, true) => {
-            let mut bytes =
-                serde_json::to_vec(reply.body.as_ref().unwrap_or(&Value::Null)).unwrap_or_default();
+            let mut bytes = reply.body.unwrap_or_default();
             bytes.truncate(bytes.len() * 2 / 3);
             bytes.extend_from_slice(b"\",,}");
             json_response(reply.status, JSONAPI, bytes)
@@ -217,16 +208,10 @@ fn dispatch(s: &Shared, method: &Method, uri: &Uri, credential: &str, body: &[u8
             }
         }
         ("DELETE", Target::One { table, id }) => match s.delete(&table_of(table).name, id) {
-            Ok(_) => Reply {
-                status: 204,
-                body: None,
-            },
+            Ok(_) => Reply::empty(204),
             Err(e) => store_error(e),
         },
-        ("POST", Target::Action) => Reply {
-            status: 204,
-            body: None,
-        },
+        ("POST", Target::Action) => Reply::empty(204),
         _ => Reply::error(405, "The method is not allowed for this resource"),
     }
 }
@@ -234,10 +219,7 @@ fn dispatch(s: &Shared, method: &Method, uri: &Uri, credential: &str, body: &[u8
 fn write_reply(s: &Shared, res: Result<u64, StoreError>, table: &str, status: u16) -> Reply {
     match res {
         Ok(id) => match s.document(&s.read(), table, id) {
-            Some(doc) => Reply {
-                status,
-                body: Some(doc),
-            },
+            Some(doc) => Reply::json(status, &doc),
             None => Reply::error(404, NOT_FOUND),
         },
         Err(e) => store_error(e),

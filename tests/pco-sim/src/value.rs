@@ -26,6 +26,23 @@ pub enum Val {
     Json(Box<str>),
 }
 
+/// Written as [`Val::to_json`] would be, without building the `Value`.
+impl serde::Serialize for Val {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Val::Null => s.serialize_unit(),
+            Val::Bool(b) => s.serialize_bool(*b),
+            Val::Int(i) => s.serialize_i64(*i),
+            // serde_json writes a non-finite float as null, as `Value::from` makes it.
+            Val::Float(f) => s.serialize_f64(*f),
+            Val::Str(x) => s.serialize_str(x),
+            Val::Ts(t) => s.serialize_str(&format_ts(*t)),
+            Val::Date(d) => s.serialize_str(&format_date(*d)),
+            Val::Json(_) => self.to_json().serialize(s),
+        }
+    }
+}
+
 impl Val {
     /// A string value.
     pub fn str(s: impl Into<String>) -> Self {
