@@ -1,102 +1,49 @@
-//! Many rows, or many ids, in one statement.
+//! Many rows, or many ids, in one PostgreSQL statement (the `sqlx` page path; SQLite's pages
+//! go through [`super::writer`]).
 //!
-//! SQLite: a multi-row `VALUES` list (or `IN` list) of anonymous `?` parameters, in chunks under
-//! the parameter limit. PostgreSQL: one array parameter per column, unnested. A `VALUES` list's
-//! text changes with its row count, so PostgreSQL parsed and planned every page's statements
-//! afresh and took thousands of parameters each; with arrays the text depends on the table
-//! only, and the statement is prepared once per connection.
+//! One array parameter per column, unnested. A `VALUES` list's text changes with its row
+//! count, so PostgreSQL parsed and planned every page's statements afresh and took thousands
+//! of parameters each; with arrays the text depends on the table only, and the statement is
+//! prepared once per connection.
 
 use std::fmt::Write as _;
 
-use super::{Bind, Dialect};
+use super::Bind;
 use crate::canonical::ColumnType;
-
-/// SQLite allows 32 766 parameters per statement, PostgreSQL 65 535; stay well below both.
-const MAX_PARAMS: usize = 30_000;
-
-/// Ids per `IN` list on SQLite.
-const IN_CHUNK: usize = 1_000;
 
 /// One statement's share of a bulk write: SQL that yields the rows, and its parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Batch {
-    /// `VALUES (…), (…)` or `SELECT * FROM UNNEST(…)`.
+    /// `SELECT * FROM UNNEST(…)`, or an `= ANY(…)` condition.
     pub sql: String,
     /// Values for the placeholders in `sql`, in order.
     pub binds: Vec<Bind>,
 }
 
-impl Dialect {
-    /// Row sources for `rows` (each `types.len()` values, in column order), numbering
-    /// placeholders from `$1`.
-    pub(crate) fn batches<R: IntoIterator<Item = Bind>>(
-        self,
-        types: &[ColumnType],
-        rows: impl IntoIterator<Item = R>,
-    ) -> Vec<Batch> {
-        match self {
-            Dialect::Sqlite => sqlite_values(types, rows),
-            Dialect::Postgres => postgres_unnest(types, rows).into_iter().collect(),
-        }
+/// An `= ANY(CAST($first AS TEXT[]))` condition matching a text column against `ids`. None
+/// for no ids.
+pub(crate) fn any_text(first: usize, ids: &[&str]) -> Option<Batch> {
+    if ids.is_empty() {
+        return None;
     }
-
-    /// `IN` conditions matching a text column against `ids`, numbering placeholders from
-    /// `$first`: ` IN (?, ?, …)` on SQLite (several when there are many ids), one
-    /// ` = ANY(CAST($first AS TEXT[]))` on PostgreSQL. None for no ids.
-    pub(crate) fn any_of(self, first: usize, ids: &[&str]) -> Vec<Batch> {
-        match self {
-            Dialect::Sqlite => ids
-                .chunks(IN_CHUNK)
-                .map(|chunk| Batch {
-                    sql: format!(" IN ({})", vec!["?"; chunk.len()].join(", ")),
-                    binds: chunk.iter().map(|s| Bind::Text((*s).to_owned())).collect(),
-                })
-                .collect(),
-            Dialect::Postgres if ids.is_empty() => Vec::new(),
-            Dialect::Postgres => {
-                let mut array = String::with_capacity(ids.iter().map(|s| s.len() + 3).sum());
-                array.push('{');
-                for (i, id) in ids.iter().enumerate() {
-                    if i > 0 {
-                        array.push(',');
-                    }
-                    push_quoted(&mut array, id);
-                }
-                array.push('}');
-                vec![Batch {
-                    sql: format!(" = ANY(CAST(${first} AS TEXT[]))"),
-                    binds: vec![Bind::Text(array)],
-                }]
-            }
+    let mut array = String::with_capacity(ids.iter().map(|s| s.len() + 3).sum());
+    array.push('{');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            array.push(',');
         }
+        push_quoted(&mut array, id);
     }
+    array.push('}');
+    Some(Batch {
+        sql: format!(" = ANY(CAST(${first} AS TEXT[]))"),
+        binds: vec![Bind::Text(array)],
+    })
 }
 
-fn sqlite_values<R: IntoIterator<Item = Bind>>(
-    types: &[ColumnType],
-    rows: impl IntoIterator<Item = R>,
-) -> Vec<Batch> {
-    let per_batch = (MAX_PARAMS / types.len().max(1)).max(1);
-    let row = format!("({})", vec!["?"; types.len()].join(", "));
-    let mut batches: Vec<Batch> = Vec::new();
-    for (count, values) in rows.into_iter().enumerate() {
-        if count % per_batch == 0 {
-            batches.push(Batch {
-                sql: String::from("VALUES "),
-                binds: Vec::with_capacity(per_batch * types.len()),
-            });
-        }
-        let batch = batches.last_mut().expect("pushed above");
-        if count % per_batch != 0 {
-            batch.sql.push_str(", ");
-        }
-        batch.sql.push_str(&row);
-        batch.binds.extend(values);
-    }
-    batches
-}
-
-fn postgres_unnest<R: IntoIterator<Item = Bind>>(
+/// The rows of `rows` (each `types.len()` values, in column order) as one array parameter
+/// per column, numbered from `$1`. None for no rows.
+pub(crate) fn unnest<R: IntoIterator<Item = Bind>>(
     types: &[ColumnType],
     rows: impl IntoIterator<Item = R>,
 ) -> Option<Batch> {
@@ -180,33 +127,7 @@ fn push_quoted(out: &mut String, s: &str) {
 mod tests {
     use super::*;
 
-    fn row(a: &str, n: i64) -> Vec<Bind> {
-        vec![Bind::Text(a.to_owned()), Bind::Int(n)]
-    }
-
     const TYPES: [ColumnType; 2] = [ColumnType::Text, ColumnType::Integer];
-
-    #[test]
-    fn sqlite_lists_rows_of_anonymous_parameters() {
-        let b = Dialect::Sqlite.batches(&TYPES, [row("a", 1), row("b", 2)]);
-        assert_eq!(b.len(), 1);
-        assert_eq!(b[0].sql, "VALUES (?, ?), (?, ?)");
-        assert_eq!(b[0].binds, [row("a", 1), row("b", 2)].concat());
-    }
-
-    #[test]
-    fn sqlite_splits_rows_under_the_parameter_limit() {
-        let rows = (0..MAX_PARAMS).map(|i| row("x", i as i64));
-        let b = Dialect::Sqlite.batches(&TYPES, rows);
-        assert_eq!(b.len(), 2);
-        assert_eq!(b[0].binds.len(), MAX_PARAMS);
-        assert_eq!(b[1].binds.len(), MAX_PARAMS);
-        assert!(
-            Dialect::Sqlite
-                .batches(&TYPES, Vec::<Vec<Bind>>::new())
-                .is_empty()
-        );
-    }
 
     #[test]
     fn postgres_binds_one_array_per_column() {
@@ -217,7 +138,7 @@ mod tests {
                 Bind::Null(ColumnType::Integer),
             ],
         ];
-        let b = Dialect::Postgres.batches(&TYPES, rows);
+        let b = unnest(&TYPES, rows).into_iter().collect::<Vec<_>>();
         assert_eq!(
             b,
             [Batch {
@@ -228,23 +149,21 @@ mod tests {
                 ],
             }]
         );
-        assert!(
-            Dialect::Postgres
-                .batches(&TYPES, Vec::<Vec<Bind>>::new())
-                .is_empty()
-        );
+        assert!(unnest(&TYPES, Vec::<Vec<Bind>>::new()).is_none());
     }
 
     #[test]
     fn postgres_array_elements_keep_floats_and_booleans_exact() {
         let types = [ColumnType::Decimal, ColumnType::Boolean];
-        let b = Dialect::Postgres.batches(
+        let b: Vec<Batch> = unnest(
             &types,
             [
                 vec![Bind::Float(0.1), Bind::Bool(true)],
                 vec![Bind::Float(-1e300), Bind::Bool(false)],
             ],
-        );
+        )
+        .into_iter()
+        .collect();
         let Bind::Text(floats) = &b[0].binds[0] else {
             panic!("{b:?}")
         };
@@ -296,7 +215,7 @@ mod tests {
                 types.iter().map(|t| Bind::Null(*t)).collect(),
             ))
             .collect();
-        let batch = Dialect::Postgres.batches(&types, rows).pop().unwrap();
+        let batch = unnest(&types, rows).unwrap();
         let q = format!(
             "SELECT c1, c2, c3, c4, CAST(c5 AS TEXT), \
              CAST(EXTRACT(EPOCH FROM c6) * 1000000 AS BIGINT), c7 ->> 'k', CAST(c7 -> 'n' AS TEXT) \
@@ -334,15 +253,10 @@ mod tests {
     }
 
     #[test]
-    fn id_lists_per_dialect() {
-        let ids = ["1", "x\"y"];
-        let s = Dialect::Sqlite.any_of(4, &ids);
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].sql, " IN (?, ?)");
-        let p = Dialect::Postgres.any_of(4, &ids);
-        assert_eq!(p[0].sql, " = ANY(CAST($4 AS TEXT[]))");
-        assert_eq!(p[0].binds, [Bind::Text(r#"{"1","x\"y"}"#.into())]);
-        assert!(Dialect::Postgres.any_of(4, &[]).is_empty());
-        assert_eq!(Dialect::Sqlite.any_of(1, &["a"; 2_500]).len(), 3);
+    fn id_lists_are_one_text_array() {
+        let p = any_text(4, &["1", "x\"y"]).unwrap();
+        assert_eq!(p.sql, " = ANY(CAST($4 AS TEXT[]))");
+        assert_eq!(p.binds, [Bind::Text(r#"{"1","x\"y"}"#.into())]);
+        assert!(any_text(4, &[]).is_none());
     }
 }

@@ -1,8 +1,11 @@
-//! The database: SQLite (a file, the default) or PostgreSQL, through one `sqlx::Any` pool.
+//! The database: SQLite (a file, the default) or PostgreSQL, through one `sqlx::Any` pool, and
+//! on SQLite a page writer of its own (`writer`).
 //!
 //! Queries are written once with `$n` placeholders (SQLite reads them as numbered parameters);
-//! where the dialects differ, [`Dialect`] says how, and the bulk statements of a page write
-//! take their rows in a dialect's own form (`bulk`). Every query is scoped by `org_id`.
+//! where the dialects differ, [`Dialect`] says how. Page writes, the bulk of the work, take
+//! each database's fastest path: on PostgreSQL one statement per table with a column array
+//! per field (`bulk`), on SQLite single-row statements prepared once, on a thread that owns
+//! its connection (`writer`). Every query is scoped by `org_id`.
 //! On PostgreSQL the store also keeps the planner's statistics current as tables grow
 //! (`stats`).
 
@@ -59,17 +62,6 @@ impl Dialect {
             (Dialect::Postgres, ColumnType::Timestamp) => format!("CAST(${n} AS TIMESTAMPTZ)"),
             (Dialect::Postgres, ColumnType::Json) => format!("CAST(${n} AS JSONB)"),
             _ => format!("${n}"),
-        }
-    }
-
-    /// The placeholder for parameter `n` of a statement whose parameters each appear once,
-    /// in order: anonymous `?` on SQLite. Binding a numbered parameter makes SQLite look its
-    /// name up in a list (sqlx asks for every parameter's name), quadratic in the parameter
-    /// count; with thousands per bulk statement that was a third of the sync's CPU.
-    pub fn seq_param(self, n: usize, ty: ColumnType) -> String {
-        match self {
-            Dialect::Sqlite => "?".to_owned(),
-            Dialect::Postgres => self.param(n, ty),
         }
     }
 

@@ -1,12 +1,16 @@
 //! The page transaction: one page's records, external links, edges, quarantine entries and the
 //! entity run's checkpoint and counts commit together, or not at all, and only while the
 //! worker's fencing epoch is current.
+//!
+//! The rules (repeats, created/updated/unchanged, which edges go) and the statements' text
+//! live here and serve both paths: PostgreSQL's, written here through `sqlx` with one array
+//! parameter per column ([`super::bulk`]), and SQLite's writer thread ([`super::writer`]).
 
 use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::bulk::Batch;
+use super::bulk::{self, Batch};
 use super::{Bind, Dialect, Store, WriteTx, arguments, now_ms, sql};
 use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
 use crate::error::StoreError;
@@ -256,11 +260,8 @@ pub(super) fn classify<'r, E>(
 
 impl Store {
     /// A bulk statement (see [`super::bulk`]) with its arguments: `head` (the scalar
-    /// parameters before the batch's) then `batch`. On SQLite its text varies with the page
-    /// (row counts, id lists), so it is prepared for this use only: caching every shape kept
-    /// up to 100 large prepared statements per connection, and memory grew with the
-    /// organisation. On PostgreSQL the text is fixed per table and the prepared statement is
-    /// kept.
+    /// parameters before the batch's) then `batch`. Its text is fixed per table, so the
+    /// prepared statement is kept.
     fn bulk<'q>(
         &self,
         q: String,
@@ -269,11 +270,13 @@ impl Store {
     ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, StoreError> {
         let count = head.len() + batch.binds.len();
         let args = arguments(head.into_iter().chain(batch.binds), count)?;
-        Ok(sqlx::query_with(sql(q), args).persistent(self.dialect == Dialect::Postgres))
+        Ok(sqlx::query_with(sql(q), args))
     }
 
     /// Commits one page under `fence`. Refuses with [`StoreError::LeaseLost`] when another
-    /// worker has claimed the entity run since, so a stale worker can never write.
+    /// worker has claimed the entity run since, so a stale worker can never write. On SQLite
+    /// the page goes to the writer thread ([`super::writer`]) in this process's write slot;
+    /// on PostgreSQL it is written here, through `sqlx`.
     pub async fn commit_page(
         &self,
         fence: &Fence,
@@ -288,14 +291,19 @@ impl Store {
         self.finish_page(fence, staged, lease_ttl_ms).await
     }
 
-    /// The first half of [`Store::commit_page`]: opens the page transaction and writes the
-    /// records, without touching the entity runs, so that on PostgreSQL the next page's
-    /// records can be written while this one waits to commit ([`Store::finish_page`]).
+    /// The first half of [`Store::commit_page`] on PostgreSQL: opens the page transaction and
+    /// writes the records, without touching the entity runs, so that the next page's records
+    /// can be written while this one waits to commit ([`Store::finish_page`]).
     pub(crate) async fn stage_page(
         &self,
         fence: &Fence,
         page: PageWrite,
     ) -> Result<StagedPage, StoreError> {
+        if self.pages.is_some() {
+            return Err(StoreError::Writer(
+                "a SQLite page commits whole, on the writer thread (Store::commit_page)".into(),
+            ));
+        }
         let writes = written_rows(&page);
         let mut tx = self.begin_page_write().await?;
         // An early way out only, without a row lock (which would make the next page's
@@ -464,8 +472,8 @@ impl Store {
     ) -> Result<HashMap<String, String>, StoreError> {
         let mut known = HashMap::new();
         let ids: Vec<&str> = records.iter().map(|r| r.external_id.as_str()).collect();
-        let p = |n| self.dialect.seq_param(n, ColumnType::Text);
-        for batch in self.dialect.any_of(4, &ids) {
+        let p = |n| format!("${n}");
+        if let Some(batch) = bulk::any_text(4, &ids) {
             let q = format!(
                 "SELECT external_id, content_hash FROM external_links WHERE org_id = {} \
                  AND adapter = {} AND entity = {} AND external_id{}",
@@ -501,7 +509,7 @@ impl Store {
             .map(|c| c.ty)
             .collect();
         let rows = records.iter().map(|r| r.values.iter().cloned());
-        for batch in self.dialect.batches(&types, rows) {
+        if let Some(batch) = bulk::unnest(&types, rows) {
             let q = row_upsert(table, &batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
@@ -515,8 +523,8 @@ impl Store {
         records: &[&PreparedRecord],
     ) -> Result<(), StoreError> {
         let ids: Vec<&str> = records.iter().map(|r| r.canonical_id.as_str()).collect();
-        let p = |n| self.dialect.seq_param(n, ColumnType::Text);
-        for batch in self.dialect.any_of(3, &ids) {
+        let p = |n| format!("${n}");
+        if let Some(batch) = bulk::any_text(3, &ids) {
             let q = format!(
                 "DELETE FROM edges WHERE org_id = {} AND adapter = {} AND source_id{}",
                 p(1),
@@ -561,7 +569,7 @@ impl Store {
                 Bind::Int(now),
             ]
         });
-        for batch in self.dialect.batches(&types, rows) {
+        if let Some(batch) = bulk::unnest(&types, rows) {
             let q = edge_insert(&batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
@@ -595,7 +603,7 @@ impl Store {
                 Bind::Text(fence.run_id.clone()),
             ]
         });
-        for batch in self.dialect.batches(&types, rows) {
+        if let Some(batch) = bulk::unnest(&types, rows) {
             let q = link_upsert(&batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
@@ -629,8 +637,8 @@ impl Store {
             };
         let good = if any.is_some() { good } else { &[] };
         let ids: Vec<&str> = good.iter().map(|r| r.external_id.as_str()).collect();
-        let p = |n| self.dialect.seq_param(n, ColumnType::Text);
-        for batch in self.dialect.any_of(4, &ids) {
+        let p = |n| format!("${n}");
+        if let Some(batch) = bulk::any_text(4, &ids) {
             let q = format!(
                 "DELETE FROM quarantine WHERE org_id = {} AND adapter = {} AND entity = {} \
                  AND external_id{}",

@@ -69,17 +69,7 @@ impl PageWriter {
     /// Opens a connection to the database file at `path` (created and migrated already) and
     /// starts the thread that owns it.
     pub(crate) fn open(path: &Path) -> Result<PageWriter, StoreError> {
-        let conn = Connection::open(path)?;
-        // The same settings as the pool's connections (see `Store::connect`); the soft heap
-        // limit is process-wide and set there.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA busy_timeout = 30000; PRAGMA temp_store = MEMORY; \
-             PRAGMA wal_autocheckpoint = 8192;",
-        )?;
-        // Every statement a page runs stays prepared: one upsert per canonical table and
-        // about ten others.
-        conn.set_prepared_statement_cache_capacity(64);
+        let conn = connection(path)?;
         let (jobs, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -136,6 +126,21 @@ impl PageWriter {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
     }
+}
+
+/// The writer's connection to the database file at `path`, set up as the pool's connections
+/// are (see `Store::connect`; the soft heap limit is process-wide and set there).
+fn connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA busy_timeout = 30000; PRAGMA temp_store = MEMORY; \
+         PRAGMA wal_autocheckpoint = 8192;",
+    )?;
+    // Every statement a page runs stays prepared: one upsert per canonical table and about
+    // ten others.
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
 }
 
 /// The thread's state: the connection (with its prepared statements) and the upsert text per
@@ -393,4 +398,61 @@ fn write_quarantine(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::ColumnType;
+
+    #[test]
+    fn the_writer_connection_is_durable_and_waits_for_other_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = connection(&dir.path().join("w.db")).unwrap();
+        let pragma = |name: &str| -> String {
+            let v: rusqlite::types::Value = conn
+                .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap();
+            match v {
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                other => format!("{other:?}"),
+            }
+        };
+        assert_eq!(pragma("journal_mode"), "wal");
+        assert_eq!(pragma("synchronous"), "1", "NORMAL");
+        assert_eq!(pragma("busy_timeout"), "30000");
+        assert_eq!(pragma("temp_store"), "2", "MEMORY");
+        assert_eq!(pragma("wal_autocheckpoint"), "8192");
+    }
+
+    /// Values reach SQLite with the storage classes sqlx gives them (booleans as integers),
+    /// so rows read back alike whichever path wrote them.
+    #[test]
+    fn binds_keep_their_storage_class() {
+        let conn = Connection::open_in_memory().unwrap();
+        let cases = [
+            (Bind::Null(ColumnType::Boolean), "null"),
+            (Bind::Text("héllo".into()), "text"),
+            (Bind::Int(-3), "integer"),
+            (Bind::Float(0.5), "real"),
+            (Bind::Bool(true), "integer"),
+        ];
+        for (bind, class) in cases {
+            let (got, text): (String, Option<String>) = conn
+                .query_row("SELECT typeof(?1), CAST(?1 AS TEXT)", [&bind], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            assert_eq!(got, class, "{bind:?}");
+            let expected = match &bind {
+                Bind::Null(_) => None,
+                Bind::Text(s) => Some(s.clone()),
+                Bind::Int(i) => Some(i.to_string()),
+                Bind::Float(f) => Some(f.to_string()),
+                Bind::Bool(b) => Some(i64::from(*b).to_string()),
+            };
+            assert_eq!(text, expected, "{bind:?}");
+        }
+    }
 }
