@@ -6,8 +6,8 @@
 //! (a multi-row statement's text changes with the page) and answered back. Here the thread
 //! receives the page itself and runs single-row statements prepared once per connection:
 //! SQLite's cheapest way to write many rows, with nothing parsed per page and no value copied
-//! on the way. The statements' text comes from [`super::page`], shared with the `sqlx` path
-//! that PostgreSQL (and an in-memory SQLite database) still take.
+//! on the way. The rules and the statements' text come from [`super::page`], shared with the
+//! `sqlx` path that PostgreSQL takes.
 
 use std::collections::HashMap;
 use std::path::Path;
