@@ -201,6 +201,23 @@ pub(super) fn quarantine_upsert(dialect: Dialect) -> String {
     )
 }
 
+/// The edges of `records` as (source, relationship, target), sorted, each once.
+pub(super) fn distinct_edges<'r>(
+    records: &[&'r PreparedRecord],
+) -> Vec<(&'r str, &'r str, &'r str)> {
+    let mut edges: Vec<(&str, &str, &str)> = records
+        .iter()
+        .flat_map(|r| {
+            r.edges
+                .iter()
+                .map(|(rel, t)| (r.canonical_id.as_str(), rel.as_str(), t.as_str()))
+        })
+        .collect();
+    edges.sort_unstable();
+    edges.dedup();
+    edges
+}
+
 /// The records of a write with repeats removed, and the counts the repeats add.
 ///
 /// A write may hold a record twice when the remote list shifts while it is paged (or pages
@@ -547,16 +564,7 @@ impl Store {
         records: &[&PreparedRecord],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut edges: Vec<(&str, &str, &str)> = records
-            .iter()
-            .flat_map(|r| {
-                r.edges
-                    .iter()
-                    .map(|(rel, t)| (r.canonical_id.as_str(), rel.as_str(), t.as_str()))
-            })
-            .collect();
-        edges.sort_unstable();
-        edges.dedup();
+        let edges = distinct_edges(records);
         let mut types = vec![ColumnType::Text; 5];
         types.push(ColumnType::Integer);
         let rows = edges.iter().map(|(s, rel, t)| {

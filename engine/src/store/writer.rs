@@ -20,8 +20,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tokio::sync::oneshot;
 
 use super::page::{
-    FENCE_SELECT, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe, edge_insert, link_upsert,
-    quarantine_upsert, row_upsert,
+    FENCE_SELECT, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe, distinct_edges, edge_insert,
+    link_upsert, quarantine_upsert, row_upsert,
 };
 use super::{Bind, Dialect, PageCounts, PageWrite, PreparedRecord, Quarantined, SideCounts};
 use crate::canonical::{COMMON_COLUMNS, TableDef};
@@ -294,17 +294,8 @@ fn write_records(
             delete.execute(params![fence.org_id, fence.adapter, r.canonical_id])?;
         }
     }
-    let mut edges: Vec<(&str, &str, &str)> = changed
-        .iter()
-        .flat_map(|r| {
-            r.edges
-                .iter()
-                .map(|(rel, t)| (r.canonical_id.as_str(), rel.as_str(), t.as_str()))
-        })
-        .collect();
+    let edges = distinct_edges(&changed);
     if !edges.is_empty() {
-        edges.sort_unstable();
-        edges.dedup();
         let mut insert = tx.prepare_cached(&edge_insert(&one_row(6)))?;
         for (source, rel, target) in edges {
             insert.execute(params![
