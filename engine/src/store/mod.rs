@@ -12,6 +12,7 @@
 mod bulk;
 mod dump;
 mod page;
+mod rules;
 mod stats;
 mod writer;
 

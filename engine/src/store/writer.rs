@@ -6,7 +6,7 @@
 //! (a multi-row statement's text changes with the page) and answered back. Here the thread
 //! receives the page itself and runs single-row statements prepared once per connection:
 //! SQLite's cheapest way to write many rows, with nothing parsed per page and no value copied
-//! on the way. The rules and the statements' text come from [`super::page`], shared with the
+//! on the way. The rules and the statements' text come from [`super::rules`], shared with the
 //! `sqlx` path that PostgreSQL takes.
 
 use std::collections::HashMap;
@@ -19,7 +19,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
-use super::page::{
+use super::rules::{
     FENCE_SELECT, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe, distinct_edges, edge_insert,
     link_upsert, quarantine_upsert, row_upsert,
 };
@@ -258,7 +258,7 @@ fn check_fence(tx: &Transaction<'_>, fence: &Fence) -> Result<(), StoreError> {
 }
 
 /// One entity's records of a page: rows, edges, external links, quarantine (as
-/// `Store::write_records` does through `sqlx`).
+/// `Store::write_records` does through `sqlx` on PostgreSQL).
 fn write_records(
     tx: &Transaction<'_>,
     upserts: &mut HashMap<&'static str, String>,

@@ -1,0 +1,154 @@
+//! What a page write does, whichever database it goes to: repeats within a write, created /
+//! updated / unchanged, which edges go, and the text of the statements. PostgreSQL's path
+//! ([`super::page`]) and SQLite's writer thread ([`super::writer`]) both follow these.
+
+use std::collections::HashMap;
+
+use super::Dialect;
+use super::page::{PageCounts, PreparedRecord};
+use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
+
+/// A page's counts for a side-loaded entity's run (it waits, pending, for the page's entity).
+pub(super) const SIDE_RUN_UPDATE: &str = "UPDATE entity_runs SET \
+     fetched = fetched + $1, created = created + $2, updated = updated + $3, \
+     unchanged = unchanged + $4, quarantined = quarantined + $5, updated_ms = $6 \
+     WHERE run_id = $7 AND org_id = $8 AND entity = $9";
+
+/// A page's checkpoint and counts, only while the fence holds (one row changed, or none).
+pub(super) const RUN_UPDATE: &str = "UPDATE entity_runs SET \
+     cursor_parent = $1, next_offset = $2, pages = pages + $16, fetched = fetched + $3, \
+     created = created + $4, updated = updated + $5, unchanged = unchanged + $6, \
+     quarantined = quarantined + $7, state = $8, finished_ms = $9, lease_expires_ms = $10, \
+     updated_ms = $11 \
+     WHERE id = $12 AND org_id = $13 AND epoch = $14 AND lease_owner = $15 \
+     AND state = 'running'";
+
+/// The fence's view of an entity run: epoch, lease owner and state.
+pub(super) const FENCE_SELECT: &str =
+    "SELECT epoch, lease_owner, state FROM entity_runs WHERE id = $1 AND org_id = $2";
+
+/// Upserts rows of `table` (all its columns, in table order) from `rows` (`VALUES …` or a
+/// `SELECT`); a row of another organisation with the same id is left alone.
+pub(super) fn row_upsert(table: &TableDef, rows: &str) -> String {
+    let columns = || COMMON_COLUMNS.iter().chain(table.fields).map(|c| c.name);
+    let names: Vec<String> = columns().map(|n| format!("\"{n}\"")).collect();
+    let updates: Vec<String> = columns()
+        .filter(|n| !matches!(*n, "id" | "org_id" | "created_at"))
+        .map(|n| format!("\"{n}\" = excluded.\"{n}\""))
+        .collect();
+    format!(
+        "INSERT INTO \"{t}\" ({}) {rows} ON CONFLICT (\"id\") DO UPDATE SET {} \
+         WHERE \"{t}\".\"org_id\" = excluded.\"org_id\"",
+        names.join(", "),
+        updates.join(", "),
+        t = table.table
+    )
+}
+
+/// Inserts edges (organisation, adapter, source, relationship, target, seen) from `rows`.
+pub(super) fn edge_insert(rows: &str) -> String {
+    format!(
+        "INSERT INTO edges (org_id, adapter, source_id, relationship, target_id, last_seen_ms) \
+         {rows} ON CONFLICT DO NOTHING"
+    )
+}
+
+/// Upserts external links (11 columns, see the statement) from `rows`.
+pub(super) fn link_upsert(rows: &str) -> String {
+    format!(
+        "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
+         canonical_entity, content_hash, remote_updated_at, first_seen_ms, last_seen_ms, \
+         last_run_id) {rows} ON CONFLICT (org_id, adapter, entity, external_id) \
+         DO UPDATE SET canonical_id = excluded.canonical_id, \
+         canonical_entity = excluded.canonical_entity, content_hash = excluded.content_hash, \
+         remote_updated_at = excluded.remote_updated_at, \
+         last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id"
+    )
+}
+
+/// Upserts one quarantine entry: organisation, adapter, entity, external id, raw JSON,
+/// reason, run, seen (`$1`…`$8`).
+pub(super) fn quarantine_upsert(dialect: Dialect) -> String {
+    format!(
+        "INSERT INTO quarantine (org_id, adapter, entity, external_id, raw, reason, \
+         run_id, first_seen_ms, last_seen_ms) VALUES ($1, $2, $3, $4, {}, $6, $7, $8, $8) \
+         ON CONFLICT (org_id, adapter, entity, external_id) DO UPDATE SET \
+         raw = excluded.raw, reason = excluded.reason, run_id = excluded.run_id, \
+         last_seen_ms = excluded.last_seen_ms",
+        dialect.param(5, ColumnType::Json)
+    )
+}
+
+/// The edges of `records` as (source, relationship, target), sorted, each once.
+pub(super) fn distinct_edges<'r>(
+    records: &[&'r PreparedRecord],
+) -> Vec<(&'r str, &'r str, &'r str)> {
+    let mut edges: Vec<(&str, &str, &str)> = records
+        .iter()
+        .flat_map(|r| {
+            r.edges
+                .iter()
+                .map(|(rel, t)| (r.canonical_id.as_str(), rel.as_str(), t.as_str()))
+        })
+        .collect();
+    edges.sort_unstable();
+    edges.dedup();
+    edges
+}
+
+/// The records of a write with repeats removed, and the counts the repeats add.
+///
+/// A write may hold a record twice when the remote list shifts while it is paged (or pages
+/// that repeat a record commit together); the last copy wins. A repeat counts as the next page
+/// would have counted it: unchanged, or updated if it differs, so the counts add up to the
+/// records fetched however pages are grouped.
+pub(super) fn dedupe(page_records: Vec<PreparedRecord>) -> (Vec<PreparedRecord>, PageCounts) {
+    let mut counts = PageCounts::default();
+    let mut records: Vec<PreparedRecord> = Vec::with_capacity(page_records.len());
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for r in page_records {
+        match index.get(&r.external_id) {
+            Some(&i) => {
+                if records[i].content_hash == r.content_hash {
+                    counts.unchanged += 1;
+                } else {
+                    counts.updated += 1;
+                }
+                records[i] = r;
+            }
+            None => {
+                index.insert(r.external_id.clone(), records.len());
+                records.push(r);
+            }
+        }
+    }
+    (records, counts)
+}
+
+/// Sorts `records` into created, updated and unchanged (`same` says whether a record is
+/// stored already and with the same content hash) and counts them. Returns the records to
+/// write, and those among them whose old edges must go: only updated records can have edges
+/// already, since edges commit with their record's link.
+pub(super) fn classify<'r, E>(
+    records: &'r [PreparedRecord],
+    counts: &mut PageCounts,
+    mut same: impl FnMut(&PreparedRecord) -> Result<Option<bool>, E>,
+) -> Result<(Vec<&'r PreparedRecord>, Vec<&'r PreparedRecord>), E> {
+    let mut changed = Vec::with_capacity(records.len());
+    let mut stale_edges = Vec::new();
+    for r in records {
+        match same(r)? {
+            None => counts.created += 1,
+            Some(true) => {
+                counts.unchanged += 1;
+                continue;
+            }
+            Some(false) => {
+                counts.updated += 1;
+                stale_edges.push(r);
+            }
+        }
+        changed.push(r);
+    }
+    Ok((changed, stale_edges))
+}
