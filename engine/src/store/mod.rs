@@ -244,8 +244,10 @@ impl Store {
                 .await?;
         if file.is_empty() {
             // Each pooled connection would have a database of its own.
-            return Err(StoreError::Url(
-                "an in-memory SQLite database (use a file path)".into(),
+            return Err(StoreError::Writer(
+                "SQLite needs a database file (an in-memory database would be a different one \
+                 on each pooled connection): give a file path"
+                    .into(),
             ));
         }
         tokio::task::spawn_blocking(move || writer::PageWriter::open(file.as_ref()))
