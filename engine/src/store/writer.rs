@@ -76,7 +76,7 @@ impl PageWriter {
             .spawn(move || {
                 let mut writer = Writer {
                     conn,
-                    upserts: HashMap::new(),
+                    sql: Statements::new(),
                 };
                 while let Ok(job) = rx.recv() {
                     let outcome = writer.commit(&job.fence, job.page, job.lease_ttl_ms, job.now);
@@ -143,11 +143,44 @@ fn connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// The thread's state: the connection (with its prepared statements) and the upsert text per
-/// canonical table.
+/// The thread's state: the connection (with its prepared statements) and their text.
 struct Writer {
     conn: Connection,
-    upserts: HashMap<&'static str, String>,
+    sql: Statements,
+}
+
+/// The text of the writer's statements, built once: it is also the key of each statement in
+/// the connection's cache of prepared statements.
+struct Statements {
+    fence: String,
+    side_update: String,
+    run_update: String,
+    edge_insert: String,
+    link_upsert: String,
+    quarantine_upsert: String,
+    /// The row upsert per canonical table, built when the table is first written.
+    rows: HashMap<&'static str, String>,
+}
+
+impl Statements {
+    fn new() -> Statements {
+        Statements {
+            fence: numbered(FENCE_SELECT),
+            side_update: numbered(SIDE_RUN_UPDATE),
+            run_update: numbered(RUN_UPDATE),
+            edge_insert: edge_insert(&one_row(6)),
+            link_upsert: link_upsert(&one_row(11)),
+            quarantine_upsert: numbered(&quarantine_upsert(Dialect::Sqlite)),
+            rows: HashMap::new(),
+        }
+    }
+
+    /// The row upsert of `table`.
+    fn rows(&mut self, table: &'static TableDef) -> &str {
+        self.rows.entry(table.table).or_insert_with(|| {
+            row_upsert(table, &one_row(COMMON_COLUMNS.len() + table.fields.len()))
+        })
+    }
 }
 
 /// `$n` placeholders as SQLite's numbered `?n`, for the statements shared with `sqlx` (which
@@ -166,10 +199,10 @@ impl Writer {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        check_fence(&tx, fence)?;
+        check_fence(&tx, &self.sql, fence)?;
         let counts = write_records(
             &tx,
-            &mut self.upserts,
+            &mut self.sql,
             fence,
             &page.entity,
             page.records,
@@ -180,7 +213,7 @@ impl Writer {
         for s in page.side {
             let c = write_records(
                 &tx,
-                &mut self.upserts,
+                &mut self.sql,
                 fence,
                 &s.entity,
                 s.records,
@@ -190,7 +223,7 @@ impl Writer {
             side.push((s.entity, s.fetched as u64, c));
         }
         {
-            let mut update = tx.prepare_cached(&numbered(SIDE_RUN_UPDATE))?;
+            let mut update = tx.prepare_cached(&self.sql.side_update)?;
             for (entity, fetched, c) in &side {
                 update.execute(params![
                     *fetched as i64,
@@ -206,7 +239,7 @@ impl Writer {
             }
         }
         let cp = &page.checkpoint;
-        let changed = tx.prepare_cached(&numbered(RUN_UPDATE))?.execute(params![
+        let changed = tx.prepare_cached(&self.sql.run_update)?.execute(params![
             cp.cursor_parent,
             cp.next_offset,
             page.fetched as i64,
@@ -234,8 +267,8 @@ impl Writer {
 }
 
 /// Refuses early when the fence no longer holds (the run update re-checks it).
-fn check_fence(tx: &Transaction<'_>, fence: &Fence) -> Result<(), StoreError> {
-    let mut stmt = tx.prepare_cached(&numbered(FENCE_SELECT))?;
+fn check_fence(tx: &Transaction<'_>, sql: &Statements, fence: &Fence) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(&sql.fence)?;
     let row = stmt
         .query_row(params![fence.entity_run_id, fence.org_id], |r| {
             Ok((
@@ -261,7 +294,7 @@ fn check_fence(tx: &Transaction<'_>, fence: &Fence) -> Result<(), StoreError> {
 /// `Store::write_records` does through `sqlx` on PostgreSQL).
 fn write_records(
     tx: &Transaction<'_>,
-    upserts: &mut HashMap<&'static str, String>,
+    sql: &mut Statements,
     fence: &Fence,
     entity: &str,
     page_records: Vec<PreparedRecord>,
@@ -284,7 +317,7 @@ fn write_records(
         })?
     };
     if let Some(first) = changed.first() {
-        upsert_rows(tx, upserts, first.table, &changed)?;
+        upsert_rows(tx, sql.rows(first.table), &changed)?;
     }
     if !stale_edges.is_empty() {
         let mut delete = tx.prepare_cached(
@@ -296,7 +329,7 @@ fn write_records(
     }
     let edges = distinct_edges(&changed);
     if !edges.is_empty() {
-        let mut insert = tx.prepare_cached(&edge_insert(&one_row(6)))?;
+        let mut insert = tx.prepare_cached(&sql.edge_insert)?;
         for (source, rel, target) in edges {
             insert.execute(params![
                 fence.org_id,
@@ -309,7 +342,7 @@ fn write_records(
         }
     }
     {
-        let mut link = tx.prepare_cached(&link_upsert(&one_row(11)))?;
+        let mut link = tx.prepare_cached(&sql.link_upsert)?;
         for r in &records {
             link.execute(params![
                 fence.org_id,
@@ -326,20 +359,16 @@ fn write_records(
             ])?;
         }
     }
-    write_quarantine(tx, fence, entity, &records, quarantined, now)?;
+    write_quarantine(tx, sql, fence, entity, &records, quarantined, now)?;
     counts.quarantined = quarantined.len() as u64;
     Ok(counts)
 }
 
 fn upsert_rows(
     tx: &Transaction<'_>,
-    upserts: &mut HashMap<&'static str, String>,
-    table: &'static TableDef,
+    sql: &str,
     records: &[&PreparedRecord],
 ) -> Result<(), StoreError> {
-    let sql = upserts
-        .entry(table.table)
-        .or_insert_with(|| row_upsert(table, &one_row(COMMON_COLUMNS.len() + table.fields.len())));
     let mut upsert = tx.prepare_cached(sql)?;
     for r in records {
         upsert.execute(rusqlite::params_from_iter(&r.values))?;
@@ -349,6 +378,7 @@ fn upsert_rows(
 
 fn write_quarantine(
     tx: &Transaction<'_>,
+    sql: &Statements,
     fence: &Fence,
     entity: &str,
     good: &[PreparedRecord],
@@ -374,7 +404,7 @@ fn write_quarantine(
         }
     }
     if !bad.is_empty() {
-        let mut insert = tx.prepare_cached(&numbered(&quarantine_upsert(Dialect::Sqlite)))?;
+        let mut insert = tx.prepare_cached(&sql.quarantine_upsert)?;
         for q in bad {
             insert.execute(params![
                 fence.org_id,
