@@ -117,10 +117,12 @@ impl Renderer<'_> {
         detail_links: bool,
     ) -> ResourceView<'r> {
         let t = &self.org.table_at(table).schema;
+        let mut included_ids = Vec::new();
         for r in &t.relations {
             if includes.contains(&r.name) {
                 let ids = self.org.related(table, rec, &r.name);
                 self.include(table, &r.name, &ids, included);
+                included_ids.push((r.name.as_str(), ids));
             }
         }
         ResourceView {
@@ -128,6 +130,7 @@ impl Renderer<'_> {
             table,
             rec,
             includes,
+            included_ids,
             detail_links,
         }
     }
@@ -164,6 +167,9 @@ pub struct ResourceView<'r> {
     table: usize,
     rec: &'r Record,
     includes: &'r [String],
+    /// The related ids of the included relationships, looked up once for `included` and
+    /// for `relationships`.
+    included_ids: Vec<(&'r str, Vec<u64>)>,
     detail_links: bool,
 }
 
@@ -239,9 +245,17 @@ impl Serialize for Relationships<'_> {
                     .table(&r.target)
                     .map_or("", |x| x.wire_type.as_str()),
             };
+            let fetched;
+            let ids = match v.included_ids.iter().find(|(name, _)| *name == r.name) {
+                Some((_, ids)) => ids.as_slice(),
+                None => {
+                    fetched = org.related(v.table, v.rec, &r.name);
+                    fetched.as_slice()
+                }
+            };
             let rel = Relationship {
                 related: wanted.then(|| format!("{}{}/{}", v.r.base, self.self_path, r.name)),
-                ids: org.related(v.table, v.rec, &r.name),
+                ids,
                 one: matches!(r.kind, RelKind::One { .. } | RelKind::Org),
                 target_type,
             };
@@ -255,7 +269,7 @@ impl Serialize for Relationships<'_> {
 /// to-one relations, an array for to-many).
 struct Relationship<'r> {
     related: Option<String>,
-    ids: Vec<u64>,
+    ids: &'r [u64],
     one: bool,
     target_type: &'r str,
 }
@@ -345,6 +359,7 @@ impl Serialize for IncludedView<'_> {
                             table: *table,
                             rec,
                             includes: &[],
+                            included_ids: Vec::new(),
                             detail_links: false,
                         };
                         seq.serialize_element(&view)?;
