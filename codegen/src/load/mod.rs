@@ -4,7 +4,7 @@ mod normalize;
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_norway::Value;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::manifest::ManifestFile;
@@ -38,27 +38,28 @@ impl Loaded {
     }
 }
 
+/// Reads a YAML (or JSON) file into YAML's own value: it rejects duplicate keys, which a JSON
+/// map would silently collapse (two entities with one name must be an error, not the last one
+/// winning), and its maps keep the file's order, which the generated code follows.
 fn read_yaml(path: &Path) -> Result<Value, Diagnostic> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Diagnostic::new(path, format!("cannot read the file: {e}")))?;
-    // Parsing into YAML's own value first rejects duplicate keys, which a JSON map would
-    // silently collapse (two entities with one name must be an error, not the last one winning).
-    serde_norway::from_str::<serde_norway::Value>(&text)
-        .and_then(serde_norway::from_value::<Value>)
-        .map_err(|e| {
-            let d = Diagnostic::new(path, format!("malformed YAML: {e}"));
-            match e.location() {
-                Some(l) => d.at(format!("line {} column {}", l.line(), l.column())),
-                None => d,
-            }
-        })
+    let mut value = serde_norway::from_str::<Value>(&text).map_err(|e| {
+        let d = Diagnostic::new(path, format!("malformed YAML: {e}"));
+        match e.location() {
+            Some(l) => d.at(format!("line {} column {}", l.line(), l.column())),
+            None => d,
+        }
+    })?;
+    normalize::string_keys(&mut value);
+    Ok(value)
 }
 
 /// Reads `dir/manifest.yaml` and its OpenAPI documents, reporting every problem found.
 pub fn load(dir: &Path) -> Result<Loaded, Diagnostics> {
     let manifest_path = dir.join("manifest.yaml");
     let raw = read_yaml(&manifest_path)?;
-    let manifest: ManifestFile = serde_json::from_value(raw)
+    let manifest: ManifestFile = serde_norway::from_value(raw)
         .map_err(|e| Diagnostic::new(&manifest_path, format!("invalid manifest: {e}")))?;
     let mut diags = Diagnostics::default();
     let mut documents = Vec::new();
@@ -110,6 +111,6 @@ pub fn read_document(path: &Path) -> Result<openapiv3::OpenAPI, Diagnostics> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    serde_json::from_value(value)
+    serde_norway::from_value(value)
         .map_err(|e| Diagnostic::new(path, format!("not a valid OpenAPI document: {e}")).into())
 }

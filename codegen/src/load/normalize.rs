@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_norway::{Mapping, Value};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, pointer_token};
 
@@ -27,7 +27,7 @@ const UNSUPPORTED: &[&str] = &[
 
 /// Rewrites a 3.1 document in place.
 pub fn from_3_1(doc: &mut Value, file: &Path, diags: &mut Diagnostics) {
-    if let Some(obj) = doc.as_object_mut() {
+    if let Some(obj) = doc.as_mapping_mut() {
         obj.insert("openapi".into(), Value::String("3.0.3".into()));
         // 3.1-only top-level members with no 3.0 equivalent and no bearing on generation.
         obj.remove("webhooks");
@@ -35,7 +35,7 @@ pub fn from_3_1(doc: &mut Value, file: &Path, diags: &mut Diagnostics) {
         if let Some(license) = obj
             .get_mut("info")
             .and_then(|i| i.get_mut("license"))
-            .and_then(Value::as_object_mut)
+            .and_then(Value::as_mapping_mut)
         {
             license.remove("identifier");
         }
@@ -45,18 +45,20 @@ pub fn from_3_1(doc: &mut Value, file: &Path, diags: &mut Diagnostics) {
 
 fn walk(v: &mut Value, pointer: &str, file: &Path, diags: &mut Diagnostics) {
     match v {
-        Value::Object(map) => {
+        Value::Mapping(map) => {
             let is_schema = looks_like_schema(map);
             if is_schema {
                 schema(map, pointer, file, diags);
             }
             for (k, child) in map.iter_mut() {
+                let k = k.as_str().unwrap_or_default();
                 let here = format!("{pointer}/{}", pointer_token(k));
                 // The keys of `properties` are attribute names, not keywords: only their values
                 // are schemas.
                 match child {
-                    Value::Object(props) if is_schema && k == "properties" => {
+                    Value::Mapping(props) if is_schema && k == "properties" => {
                         for (name, prop) in props.iter_mut() {
+                            let name = name.as_str().unwrap_or_default();
                             walk(
                                 prop,
                                 &format!("{here}/{}", pointer_token(name)),
@@ -69,7 +71,7 @@ fn walk(v: &mut Value, pointer: &str, file: &Path, diags: &mut Diagnostics) {
                 }
             }
         }
-        Value::Array(items) => {
+        Value::Sequence(items) => {
             for (i, child) in items.iter_mut().enumerate() {
                 walk(child, &format!("{pointer}/{i}"), file, diags);
             }
@@ -78,7 +80,7 @@ fn walk(v: &mut Value, pointer: &str, file: &Path, diags: &mut Diagnostics) {
     }
 }
 
-fn looks_like_schema(map: &Map<String, Value>) -> bool {
+fn looks_like_schema(map: &Mapping) -> bool {
     [
         "type",
         "const",
@@ -94,7 +96,7 @@ fn looks_like_schema(map: &Map<String, Value>) -> bool {
         || UNSUPPORTED.iter().any(|k| map.contains_key(*k))
 }
 
-fn schema(map: &mut Map<String, Value>, pointer: &str, file: &Path, diags: &mut Diagnostics) {
+fn schema(map: &mut Mapping, pointer: &str, file: &Path, diags: &mut Diagnostics) {
     for key in UNSUPPORTED {
         if map.contains_key(*key) {
             diags.push(
@@ -107,9 +109,10 @@ fn schema(map: &mut Map<String, Value>, pointer: &str, file: &Path, diags: &mut 
         }
     }
     // type: [x, "null"]  →  type: x, nullable: true
-    if let Some(Value::Array(types)) = map.get("type").cloned() {
+    if let Some(Value::Sequence(types)) = map.get("type").cloned() {
+        let all = types.len();
         let mut rest: Vec<Value> = types.into_iter().filter(|t| t != "null").collect();
-        let nullable = rest.len() < map["type"].as_array().map_or(0, Vec::len);
+        let nullable = rest.len() < all;
         match rest.len() {
             0 => {
                 map.remove("type");
@@ -120,8 +123,12 @@ fn schema(map: &mut Map<String, Value>, pointer: &str, file: &Path, diags: &mut 
             _ => {
                 // Several non-null types: a union.
                 map.remove("type");
-                let variants = rest.into_iter().map(|t| serde_json::json!({ "type": t }));
-                map.insert("oneOf".into(), Value::Array(variants.collect()));
+                let variants = rest.into_iter().map(|t| {
+                    let mut m = Mapping::new();
+                    m.insert("type".into(), t);
+                    Value::Mapping(m)
+                });
+                map.insert("oneOf".into(), Value::Sequence(variants.collect()));
             }
         }
         if nullable {
@@ -134,7 +141,7 @@ fn schema(map: &mut Map<String, Value>, pointer: &str, file: &Path, diags: &mut 
     }
     // A `{type: null}` branch of oneOf/anyOf makes the union nullable.
     for key in ["oneOf", "anyOf"] {
-        if let Some(Value::Array(branches)) = map.get_mut(key) {
+        if let Some(Value::Sequence(branches)) = map.get_mut(key) {
             let before = branches.len();
             branches.retain(|b| b.get("type") != Some(&Value::String("null".into())));
             if branches.len() < before {
@@ -143,12 +150,12 @@ fn schema(map: &mut Map<String, Value>, pointer: &str, file: &Path, diags: &mut 
         }
     }
     if let Some(c) = map.remove("const") {
-        map.insert("enum".into(), Value::Array(vec![c]));
+        map.insert("enum".into(), Value::Sequence(vec![c]));
     }
-    if let Some(Value::Array(examples)) = map.remove("examples")
+    if let Some(Value::Sequence(examples)) = map.remove("examples")
         && let Some(first) = examples.into_iter().next()
     {
-        map.entry("example").or_insert(first);
+        map.entry("example".into()).or_insert(first);
     }
     for (ex, bound) in [
         ("exclusiveMinimum", "minimum"),
@@ -160,7 +167,7 @@ fn schema(map: &mut Map<String, Value>, pointer: &str, file: &Path, diags: &mut 
         }
     }
     // An enum listing null (3.1 style nullable enum) keeps null out of the variants.
-    if let Some(Value::Array(values)) = map.get_mut("enum") {
+    if let Some(Value::Sequence(values)) = map.get_mut("enum") {
         let before = values.len();
         values.retain(|v| !v.is_null());
         if values.len() < before {
@@ -172,9 +179,9 @@ fn schema(map: &mut Map<String, Value>, pointer: &str, file: &Path, diags: &mut 
 /// Gives `enum`s without a `type` the type of their values, as `openapiv3` needs one.
 pub fn untyped_enums(v: &mut Value) {
     match v {
-        Value::Object(map) => {
+        Value::Mapping(map) => {
             if !map.contains_key("type")
-                && let Some(Value::Array(values)) = map.get("enum")
+                && let Some(Value::Sequence(values)) = map.get("enum")
             {
                 let ty = if values.iter().all(Value::is_string) {
                     Some("string")
@@ -189,7 +196,39 @@ pub fn untyped_enums(v: &mut Value) {
             }
             map.values_mut().for_each(untyped_enums);
         }
-        Value::Array(items) => items.iter_mut().for_each(untyped_enums),
+        Value::Sequence(items) => items.iter_mut().for_each(untyped_enums),
         _ => {}
+    }
+}
+
+/// Turns keys that YAML reads as numbers or booleans (`200:` under `responses`) into the
+/// strings JSON would have, keeping their order.
+pub fn string_keys(v: &mut Value) {
+    match v {
+        Value::Mapping(map) => {
+            if map.keys().any(|k| !k.is_string()) {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(k, v)| (Value::String(key_text(k)), v))
+                    .collect();
+            }
+            map.values_mut().for_each(string_keys);
+        }
+        Value::Sequence(items) => items.iter_mut().for_each(string_keys),
+        Value::Tagged(t) => string_keys(&mut t.value),
+        _ => {}
+    }
+}
+
+fn key_text(k: Value) -> String {
+    match k {
+        Value::String(s) => s,
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".into(),
+        other => serde_norway::to_string(&other)
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned(),
     }
 }

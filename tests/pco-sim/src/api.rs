@@ -9,7 +9,7 @@ use crate::schema::RelKind;
 use crate::store::{Org, Record};
 use crate::value::Val;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::cmp::Ordering;
 
 /// A response of the read API: status and optional JSON body, serialized.
@@ -144,11 +144,14 @@ pub fn get(org: &Org, base: &str, path: &str, raw_query: Option<&str>) -> Reply 
     let r = Renderer { org, base };
     match target {
         Target::Action => Reply::empty(204),
-        Target::Organization(module) => Reply::ok(json!({
-            "data": r.organization(&module),
-            "included": [],
-            "meta": {"can_include": [], "parent": null},
-        })),
+        Target::Organization(module) => Reply::ok(OneDoc {
+            data: r.organization(&module),
+            included: Vec::<()>::new(),
+            meta: OneMeta {
+                can_include: &[],
+                parent: Value::Null,
+            },
+        }),
         Target::One { table, id } => {
             let t = org.table_at(table);
             if let Err(e) = q.validate(&t.schema, false) {
@@ -159,11 +162,14 @@ pub fn get(org: &Org, base: &str, path: &str, raw_query: Option<&str>) -> Reply 
             };
             let mut inc = Included::default();
             let data = r.resource(table, rec, &q.include, &mut inc, true);
-            Reply::ok(json!({
-                "data": data,
-                "included": r.included(&inc),
-                "meta": {"can_include": t.schema.can_include, "parent": parent_meta(org, None)},
-            }))
+            Reply::ok(OneDoc {
+                data,
+                included: r.included(&inc),
+                meta: OneMeta {
+                    can_include: &t.schema.can_include,
+                    parent: parent_meta(org, None),
+                },
+            })
         }
         Target::List { table, parent } => list(&r, table, parent, &mut q, path),
     }
@@ -262,36 +268,22 @@ fn page_doc(
     let count = data.len();
     let next = (q.offset + q.per_page < total).then_some(q.offset + q.per_page);
     let prev = (q.offset > 0).then(|| q.offset.saturating_sub(q.per_page));
-    let mut links = Map::new();
-    links.insert("self".into(), Value::from(q.link(r.base, path, None)));
-    if let Some(p) = prev {
-        links.insert("prev".into(), Value::from(q.link(r.base, path, Some(p))));
-    }
-    if let Some(n) = next {
-        links.insert("next".into(), Value::from(q.link(r.base, path, Some(n))));
-    }
-    let mut meta = Map::new();
-    meta.insert("total_count".into(), Value::from(total));
-    meta.insert("count".into(), Value::from(count));
-    if let Some(p) = prev {
-        meta.insert("prev".into(), json!({"offset": p}));
-    }
-    if let Some(n) = next {
-        meta.insert("next".into(), json!({"offset": n}));
-    }
-    meta.insert("can_order_by".into(), json!(s.can_order_by));
-    meta.insert(
-        "can_query_by".into(),
-        Value::from(
-            s.can_query_by
-                .iter()
-                .map(|(n, _)| n.clone())
-                .collect::<Vec<_>>(),
-        ),
-    );
-    meta.insert("can_include".into(), json!(s.can_include));
-    meta.insert("can_filter".into(), json!(s.can_filter));
-    meta.insert("parent".into(), parent_meta(r.org, parent));
+    let links = PageLinks {
+        this: q.link(r.base, path, None),
+        prev: prev.map(|p| q.link(r.base, path, Some(p))),
+        next: next.map(|n| q.link(r.base, path, Some(n))),
+    };
+    let meta = PageMeta {
+        total_count: total,
+        count,
+        prev: prev.map(|offset| Offset { offset }),
+        next: next.map(|offset| Offset { offset }),
+        can_order_by: &s.can_order_by,
+        can_query_by: s.can_query_by.iter().map(|(n, _)| n.as_str()).collect(),
+        can_include: &s.can_include,
+        can_filter: &s.can_filter,
+        parent: parent_meta(r.org, parent),
+    };
     Reply::ok(ListDoc {
         links,
         data,
@@ -300,13 +292,61 @@ fn page_doc(
     })
 }
 
+/// A single-resource document, in Planning Center's key order.
+#[derive(Serialize)]
+struct OneDoc<'r, D, I> {
+    data: D,
+    included: I,
+    meta: OneMeta<'r>,
+}
+
+/// A single-resource document's `meta`.
+#[derive(Serialize)]
+struct OneMeta<'r> {
+    can_include: &'r [String],
+    parent: Value,
+}
+
 /// A list document, in Planning Center's key order.
 #[derive(Serialize)]
 struct ListDoc<'r> {
-    links: Map<String, Value>,
+    links: PageLinks,
     data: Vec<ResourceView<'r>>,
     included: IncludedView<'r>,
-    meta: Map<String, Value>,
+    meta: PageMeta<'r>,
+}
+
+/// A list document's `links`: `self`, then `prev` and `next` where there are such pages.
+#[derive(Serialize)]
+struct PageLinks {
+    #[serde(rename = "self")]
+    this: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+/// A list document's `meta`, in Planning Center's order.
+#[derive(Serialize)]
+struct PageMeta<'r> {
+    total_count: usize,
+    count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<Offset>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<Offset>,
+    can_order_by: &'r [String],
+    can_query_by: Vec<&'r str>,
+    can_include: &'r [String],
+    can_filter: &'r [String],
+    parent: Value,
+}
+
+/// `meta.prev` / `meta.next`.
+#[derive(Serialize)]
+struct Offset {
+    offset: usize,
 }
 
 fn matches(org: &Org, table: usize, rec: &Record, w: &Where) -> bool {

@@ -4,7 +4,7 @@
 use crate::schema::{RelKind, Relation, TableSchema};
 use crate::store::{Org, Record};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::collections::HashSet;
 
 /// Content type of every JSON:API document.
@@ -13,7 +13,7 @@ pub const JSONAPI: &str = "application/vnd.api+json; charset=utf-8";
 pub const JSON: &str = "application/json; charset=utf-8";
 
 /// A Planning Center error document: `{"errors":[{"status","title","detail"}]}`.
-pub fn error_doc(status: u16, detail: &str) -> Value {
+pub fn error_doc(status: u16, detail: &str) -> ErrorDoc<'_> {
     let title = match status {
         400 => "Bad Request",
         401 => "Unauthorized",
@@ -26,14 +26,47 @@ pub fn error_doc(status: u16, detail: &str) -> Value {
         503 => "Service Unavailable",
         _ => "Error",
     };
-    let mut e = Map::new();
-    e.insert("status".into(), Value::from(status.to_string()));
-    e.insert("title".into(), Value::from(title));
-    if status == 429 {
-        e.insert("code".into(), Value::from("429"));
+    ErrorDoc {
+        errors: [ErrorObject {
+            status: status.to_string(),
+            title,
+            code: (status == 429).then_some("429"),
+            detail,
+        }],
     }
-    e.insert("detail".into(), Value::from(detail));
-    json!({ "errors": [Value::Object(e)] })
+}
+
+/// The organisation resource of a module (see [`Renderer::organization`]).
+#[derive(Debug, serde::Serialize)]
+pub struct OrganizationView {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: String,
+    attributes: Map<String, Value>,
+    links: SelfLink,
+}
+
+/// `links` with only `self`.
+#[derive(Debug, serde::Serialize)]
+struct SelfLink {
+    #[serde(rename = "self")]
+    this: String,
+}
+
+/// An error document (see [`error_doc`]).
+#[derive(Debug, serde::Serialize)]
+pub struct ErrorDoc<'a> {
+    errors: [ErrorObject<'a>; 1],
+}
+
+/// One entry of `errors`, in Planning Center's key order.
+#[derive(Debug, serde::Serialize)]
+struct ErrorObject<'a> {
+    status: String,
+    title: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    detail: &'a str,
 }
 
 /// The standard 404 detail.
@@ -95,14 +128,15 @@ impl Renderer<'_> {
     }
 
     /// The organisation resource of a module.
-    pub fn organization(&self, module: &str) -> Value {
-        let attrs = self.org.org_attrs.get(module).cloned().unwrap_or_default();
-        json!({
-            "type": "Organization",
-            "id": self.org.org_id.to_string(),
-            "attributes": attrs,
-            "links": { "self": format!("{}/{module}/v2", self.base) },
-        })
+    pub fn organization(&self, module: &str) -> OrganizationView {
+        OrganizationView {
+            kind: "Organization",
+            id: self.org.org_id.to_string(),
+            attributes: self.org.org_attrs.get(module).cloned().unwrap_or_default(),
+            links: SelfLink {
+                this: format!("{}/{module}/v2", self.base),
+            },
+        }
     }
 
     /// A resource object, serialized straight from the record (a page of people with their
