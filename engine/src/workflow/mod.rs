@@ -267,6 +267,7 @@ impl EntityWorkflow<'_> {
         // commits: the stages overlap on the runtime's threads, the next pages are ready when
         // the database finishes the last ones, and those that queued meanwhile commit
         // together (see `batch`).
+        let group = batch::group_pages(self.store.dialect());
         let (raw_tx, mut raw_rx) = tokio::sync::mpsc::channel(1);
         let fetcher = tokio::spawn(async move {
             while let Some(page) = stream.next().await {
@@ -277,7 +278,7 @@ impl EntityWorkflow<'_> {
             }
         });
         let _fetcher = AbortOnDrop(fetcher);
-        let (tx, mut rx) = tokio::sync::mpsc::channel(batch::GROUP_PAGES);
+        let (tx, mut rx) = tokio::sync::mpsc::channel(group);
         let (manifest, entity, table, org) =
             (self.manifest, self.entity, cx.table, cx.org.to_owned());
         let producer = tokio::spawn(async move {
@@ -337,7 +338,7 @@ impl EntityWorkflow<'_> {
                     };
                     // The pages that queued while the database was busy commit with this one.
                     let broken;
-                    (write, total, broken) = gather(&mut rx, write, total, batch::GROUP_PAGES);
+                    (write, total, broken) = gather(&mut rx, write, total, group);
                     if let Some(e) = broken {
                         drain(&mut pending).await?;
                         self.commit(fence, write, total).await?;
