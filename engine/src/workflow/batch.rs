@@ -5,15 +5,16 @@ use crate::store::{Dialect, PageWrite};
 
 /// The most list pages one transaction commits, by database.
 ///
-/// SQLite: 16. Its single writer is the slower side, and every commit rewrites each index leaf
+/// SQLite: 8. Its single writer is the slower side, and every commit rewrites each index leaf
 /// the transaction touched (the `updated_at` and edge-target indexes take inserts all over), so
 /// fewer, larger transactions write less. At 50k people, three interleaved runs each (one
-/// session): 4 pages 3.13–3.15 s median, 16 pages 2.69–2.90 s, 32 pages 2.66 s with 15 MiB
-/// more peak memory. PostgreSQL: 4. Its pages overlap on two connections (see `pages`), and
-/// larger groups only made each wait longer (4: 6.4–7.0 s, 16: 8.5 s).
+/// session): 4 pages 3.13–3.15 s median, 8 pages 2.79 s, 12 pages 2.62 s, 16 pages 2.52 s; but
+/// queued pages are memory, and peak RSS from 10k to 1M people grew 1.14× with 8, 1.18× with 12
+/// and 1.22× with 16 (the bar is 1.2×). PostgreSQL: 4. Its pages overlap on two connections
+/// (see `pages`), and larger groups only made each wait longer (4: 6.4–7.0 s, 16: 8.5 s).
 pub(super) fn group_pages(dialect: Dialect) -> usize {
     match dialect {
-        Dialect::Sqlite => 16,
+        Dialect::Sqlite => 8,
         Dialect::Postgres => 4,
     }
 }
