@@ -5,6 +5,7 @@
 //! traits in [`entity`]; the engine sees every adapter only through them.
 //!
 //! - [`jsonapi`]: JSON:API documents, resources and relationships, with no data dropped.
+//! - [`check`]: stand-ins that validate a record against its entity type without decoding it.
 //! - [`entity`]: the [`Entity`](entity::Entity) trait and the static descriptions
 //!   ([`EntityDef`](entity::EntityDef), [`Manifest`](manifest::Manifest)) the generator emits.
 //! - [`manifest`]: an adapter's manifest and its compile-time sync order.
@@ -17,6 +18,7 @@
 //!   (pacing learned from PCO's headers) and [`retry`] (bounded, jittered backoff).
 
 pub mod auth;
+pub mod check;
 pub mod client;
 pub mod entity;
 pub mod error;

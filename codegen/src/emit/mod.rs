@@ -47,6 +47,11 @@ fn manifest(a: &Adapter) -> TokenStream {
         None => quote!(::std::option::Option::None),
     };
     let entity_names: Vec<_> = a.entities.iter().map(|e| &e.name).collect();
+    let rel_names: Vec<_> = a
+        .entities
+        .iter()
+        .map(|e| format_ident!("{}Relationships", e.name))
+        .collect();
     let order_doc = lit_doc(&format!(
         "The sync order: topological levels; entities of one level may sync concurrently.\n\n{}",
         a.sync_order
@@ -79,10 +84,11 @@ fn manifest(a: &Adapter) -> TokenStream {
             validate,
         };
 
-        /// Decodes a raw resource of the named entity into its generated type.
+        /// Checks that a raw resource of the named entity decodes into its generated type,
+        /// without building the value (see `check`).
         fn validate(entity: &str, resource: &::tributary_core::RawResource) -> ::std::result::Result<(), ::std::string::String> {
             match entity {
-                #( #entity_names => resource.decode::<#names>().map(|_| ()).map_err(|e| e.to_string()), )*
+                #( #entity_names => ::tributary_core::check::resource::<check::#names, check::#rel_names>(resource), )*
                 other => ::std::result::Result::Err(::std::format!("unknown entity `{other}`")),
             }
         }
@@ -100,11 +106,19 @@ pub fn tokens(a: &Adapter) -> TokenStream {
     let entities = a.entities.iter().map(|e| types::entity(a, e));
     let ops = a.operations.iter().map(|o| endpoints::operation(a, o));
     let manifest = manifest(a);
+    let checks = a.entities.iter().map(|e| types::check(a, e));
     quote! {
         #(#entities)*
         #(#named)*
         #(#ops)*
         #manifest
+
+        /// Stand-ins of the entity types that `validate` deserializes: same fields, keep
+        /// nothing (see `tributary_core::check`).
+        #[allow(dead_code)]
+        mod check {
+            #(#checks)*
+        }
     }
 }
 

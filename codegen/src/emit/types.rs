@@ -267,3 +267,72 @@ pub fn entity(adapter: &Adapter, e: &Entity) -> TokenStream {
         #entity_impl
     }
 }
+
+/// The stand-in type checking what `t` would accept (see `tributary_core::check`): strings
+/// and enums are checked without being kept, JSON values are skipped, named objects and
+/// unions (rare) are the real types.
+fn check_type(adapter: &Adapter, t: &Type) -> TokenStream {
+    match t {
+        Type::String => quote!(::tributary_core::check::Str),
+        Type::Json => quote!(::tributary_core::__private::serde::de::IgnoredAny),
+        Type::Array(inner) => {
+            let inner = check_type(adapter, inner);
+            quote!(::std::vec::Vec<#inner>)
+        }
+        Type::Named(n) => {
+            let is_enum = adapter
+                .types
+                .iter()
+                .any(|t| t.name == *n && matches!(t.kind, NamedKind::Enum(_)));
+            if is_enum {
+                quote!(::tributary_core::check::Str)
+            } else {
+                let n = format_ident!("{}", n);
+                quote!(super::#n)
+            }
+        }
+        other => rust_type(other),
+    }
+}
+
+/// The stand-ins of one entity's attributes and relationships, for `validate`: the same
+/// fields, JSON names and optionality as the entity's structs, keeping nothing.
+pub fn check(adapter: &Adapter, e: &Entity) -> TokenStream {
+    let name = format_ident!("{}", e.name);
+    let rel_name = format_ident!("{}Relationships", e.name);
+    let derive = quote! {
+        #[derive(::tributary_core::__private::serde::Deserialize)]
+        #[serde(crate = "::tributary_core::__private::serde")]
+    };
+    let attrs = e.attributes.iter().map(|f| {
+        let name = ident(&f.rust_name);
+        let json = &f.json_name;
+        let ty = check_type(adapter, &f.ty);
+        if f.optional {
+            quote!(#[serde(rename = #json, default)] #name: ::std::option::Option<#ty>,)
+        } else {
+            quote!(#[serde(rename = #json)] #name: #ty,)
+        }
+    });
+    let rels = e.relationships.iter().map(|r| {
+        let f = ident(&r.rust_name);
+        let json = &r.json_name;
+        let ty = if r.to_many {
+            quote!(::tributary_core::check::ToMany)
+        } else {
+            quote!(::tributary_core::check::ToOne)
+        };
+        quote!(#[serde(rename = #json, default)] #f: ::std::option::Option<#ty>,)
+    });
+    let doc = lit_doc(&format!("Checks what [`super::{}`] would accept.", e.name));
+    let rel_doc = lit_doc(&format!("Checks what [`super::{rel_name}`] would accept."));
+    quote! {
+        #doc
+        #derive
+        pub(super) struct #name { #(#attrs)* }
+
+        #rel_doc
+        #derive
+        pub(super) struct #rel_name { #(#rels)* }
+    }
+}

@@ -86,3 +86,97 @@ fn manifest_and_builders_follow_the_spec() {
     let nested = codegen_fixtures::kitchen_sink::ListWidgetParts::new(&client, "a/b");
     assert_eq!(nested.path(), "/v1/widgets/a%2Fb/parts");
 }
+
+/// The validator checks through stand-in types (`tributary_core::check`) instead of decoding:
+/// over many broken and valid variations of a record, it must accept exactly what decoding
+/// accepts and refuse the rest with the same message.
+#[test]
+fn validator_agrees_with_decoding() {
+    let attribute_values = [
+        json!(null),
+        json!("text"),
+        json!(""),
+        json!(7),
+        json!(-1.5),
+        json!(true),
+        json!([]),
+        json!(["a", "b"]),
+        json!([1, "b"]),
+        json!({}),
+        json!({"width": 1.0}),
+        json!({"width": "wide"}),
+        json!({"created_by": "ann", "at": "2024-01-02T03:04:05Z"}),
+        json!({"created_by": "ann", "at": "yesterday"}),
+        json!("2024-01-02T03:04:05Z"),
+        json!("2024-01-02T03:04:05+02:00"),
+        json!("2024-13-02T03:04:05Z"),
+        json!("2023-12-25"),
+        json!("2023-02-30"),
+    ];
+    let relationship_values = [
+        json!(null),
+        json!({}),
+        json!({"data": null}),
+        json!({"data": {"type": "Part", "id": "9"}}),
+        json!({"data": {"type": "Part", "id": 9}}),
+        json!({"data": {"type": "Part"}}),
+        json!({"data": [{"type": "Part", "id": "9"}]}),
+        json!({"data": [{"type": "Part", "id": "9"}, "x"]}),
+        json!({"data": [], "links": {"related": "http://x"}}),
+        json!({"data": [], "links": "http://x"}),
+        json!({"meta": {"count": 2}}),
+        json!("parts"),
+    ];
+    let decode = |raw: &RawResource| {
+        raw.decode::<Widget>()
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let mut checked = 0;
+    let mut refused = 0;
+    let attributes: Vec<String> = widget()["attributes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .chain(["tags".into(), "settings".into(), "score".into()])
+        .collect();
+    for key in &attributes {
+        for value in &attribute_values {
+            let mut doc = widget();
+            doc["attributes"][key.as_str()] = value.clone();
+            let raw: RawResource = serde_json::from_value(doc).unwrap();
+            let verdict = (MANIFEST.validate)("Widget", &raw);
+            assert_eq!(verdict, decode(&raw), "attribute {key} = {value}");
+            refused += usize::from(verdict.is_err());
+            checked += 1;
+        }
+        let mut doc = widget();
+        doc["attributes"]
+            .as_object_mut()
+            .unwrap()
+            .remove(key.as_str());
+        let raw: RawResource = serde_json::from_value(doc).unwrap();
+        assert_eq!(
+            (MANIFEST.validate)("Widget", &raw),
+            decode(&raw),
+            "without {key}"
+        );
+    }
+    for key in ["parts", "favourite_tag", "surprise"] {
+        for value in &relationship_values {
+            let mut doc = widget();
+            doc["relationships"][key] = value.clone();
+            let raw: RawResource = serde_json::from_value(doc).unwrap();
+            let verdict = (MANIFEST.validate)("Widget", &raw);
+            assert_eq!(verdict, decode(&raw), "relationship {key} = {value}");
+            refused += usize::from(verdict.is_err());
+            checked += 1;
+        }
+    }
+    // Both outcomes were exercised, not just one.
+    assert!(
+        refused > 50 && refused < checked - 50,
+        "{refused} of {checked} refused"
+    );
+}
