@@ -325,7 +325,12 @@ fn hash_content(values: &[Bind], edges: &[(String, String)]) -> String {
     HASH_INPUT.with_borrow_mut(|input| {
         input.clear();
         content_bytes(input, values, edges);
-        hex::encode(&blake3::hash(input).as_bytes()[..16])
+        let digest = hex::encode(&blake3::hash(input).as_bytes()[..16]);
+        // A rare huge record (a long note) must not pin its size on every thread.
+        if input.capacity() > 64 * 1024 {
+            *input = Vec::new();
+        }
+        digest
     })
 }
 
