@@ -13,3 +13,8 @@ pub const SQLITE_MIGRATION: &str = include_str!(concat!(env!("OUT_DIR"), "/canon
 /// The migration creating every table, PostgreSQL flavour.
 pub const POSTGRES_MIGRATION: &str =
     include_str!(concat!(env!("OUT_DIR"), "/canonical.postgres.sql"));
+
+/// The second migration, both dialects: owners are stored once (in `owner_id`), and the
+/// `relationships` view shows them with the stored edges.
+pub const RELATIONSHIPS_MIGRATION: &str =
+    include_str!(concat!(env!("OUT_DIR"), "/canonical.relationships.sql"));

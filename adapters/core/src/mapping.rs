@@ -81,6 +81,9 @@ pub struct CanonicalMapping {
     /// Attributes copied into canonical fields.
     pub fields: &'static [FieldMapping],
     /// The relationship whose target owns this record (an address's `person`), if any.
+    /// The engine stores the owner in the row's `owner_id` column only, not as an edge; its
+    /// `relationships` view names the relationship `<canonical entity>_of` whatever `edge`
+    /// says here (the generator names it so).
     pub owner: Option<EdgeMapping>,
     /// Relationships recorded as edges.
     pub edges: &'static [EdgeMapping],

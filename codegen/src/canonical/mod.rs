@@ -42,6 +42,9 @@ pub struct Generated {
     pub sqlite: String,
     /// The PostgreSQL migration.
     pub postgres: String,
+    /// The second migration, the same in both dialects: owners stored once, the
+    /// `relationships` view (see [`sql::relationships_migration`]).
+    pub relationships: String,
     /// The Rust module source.
     pub rust: String,
 }
@@ -52,12 +55,13 @@ pub fn generate(yaml: &str) -> Result<Generated, CanonicalError> {
     Ok(Generated {
         sqlite: sql::migration(&spec, Dialect::Sqlite),
         postgres: sql::migration(&spec, Dialect::Postgres),
+        relationships: sql::relationships_migration(&spec),
         rust: rust::source(&spec).map_err(|e| CanonicalError::Rust(e.to_string()))?,
     })
 }
 
-/// Reads `spec_file` and writes `canonical.rs`, `canonical.sqlite.sql` and
-/// `canonical.postgres.sql` into `out_dir`.
+/// Reads `spec_file` and writes `canonical.rs`, `canonical.sqlite.sql`,
+/// `canonical.postgres.sql` and `canonical.relationships.sql` into `out_dir`.
 pub fn generate_to_dir(spec_file: &Path, out_dir: &Path) -> Result<Generated, CanonicalError> {
     let io = |path: &Path| {
         let path = path.display().to_string();
@@ -69,6 +73,7 @@ pub fn generate_to_dir(spec_file: &Path, out_dir: &Path) -> Result<Generated, Ca
         ("canonical.rs", &generated.rust),
         ("canonical.sqlite.sql", &generated.sqlite),
         ("canonical.postgres.sql", &generated.postgres),
+        ("canonical.relationships.sql", &generated.relationships),
     ] {
         let path = out_dir.join(name);
         // Rewriting identical output would needlessly invalidate downstream builds.
@@ -96,6 +101,11 @@ mod tests {
     #[test]
     fn postgres_migration_snapshot() {
         insta::assert_snapshot!(generate(&spec_text()).unwrap().postgres);
+    }
+
+    #[test]
+    fn relationships_migration_snapshot() {
+        insta::assert_snapshot!(generate(&spec_text()).unwrap().relationships);
     }
 
     #[test]

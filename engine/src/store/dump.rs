@@ -86,10 +86,11 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
-    /// Every edge of `org` as `(source, relationship, target)`, sorted.
+    /// Every relationship of `org` as `(source, relationship, target)`, sorted: the stored
+    /// edges and each owned row's owner (the `relationships` view).
     pub async fn edges(&self, org: &str) -> Result<Vec<(String, String, String)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT source_id, relationship, target_id FROM edges WHERE org_id = $1 \
+            "SELECT source_id, relationship, target_id FROM relationships WHERE org_id = $1 \
              ORDER BY source_id, relationship, target_id",
         )
         .bind(org.to_owned())

@@ -260,24 +260,30 @@ impl Store {
             Dialect::Sqlite => canonical::SQLITE_MIGRATION,
             Dialect::Postgres => canonical::POSTGRES_MIGRATION,
         };
-        let migration = Migration::new(
-            1,
-            "canonical model".into(),
-            MigrationType::Simple,
-            sqlx::SqlStr::from_static(text),
-            false,
-        );
-        match Migrator::with_migrations(vec![migration])
-            .run(&self.pool)
-            .await
-        {
-            // The canonical schema is generated into one migration; until versioned upgrades
-            // exist, say plainly what happened instead of sqlx's checksum message.
+        // Applied in order; a database keeps the versions it has and gets the rest.
+        let migrations = [
+            (1, "canonical model", text),
+            (2, "owners stored once", canonical::RELATIONSHIPS_MIGRATION),
+        ]
+        .into_iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                version,
+                description.into(),
+                MigrationType::Simple,
+                sqlx::SqlStr::from_static(sql),
+                false,
+            )
+        })
+        .collect();
+        match Migrator::with_migrations(migrations).run(&self.pool).await {
+            // A migration's text is generated from specs/canonical.yaml; say plainly what a
+            // changed one means instead of sqlx's checksum message.
             Err(sqlx::migrate::MigrateError::VersionMismatch(v)) => {
                 Err(StoreError::Schema(format!(
                     "the database was created by another version of the canonical schema \
                  (migration {v} differs from this build's specs/canonical.yaml); in-place \
-                 upgrades are not supported yet: sync into a new database"
+                 upgrades of a changed table are not supported yet: sync into a new database"
                 )))
             }
             other => Ok(other?),

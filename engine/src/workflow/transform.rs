@@ -255,10 +255,10 @@ fn build(
     let created_at = take_instant("created_at", &fields, &custom).or_else(|| updated_at.clone());
     let epoch = || "1970-01-01T00:00:00Z".to_owned();
     let owner_id = record.owner.as_ref().and_then(target_id);
+    // The owner is the row's `owner_id`, not also an edge (see the `relationships` view).
     let mut edges: Vec<(String, String)> = record
         .edges
         .iter()
-        .chain(record.owner.as_ref())
         .filter_map(|r| Some((r.edge.to_owned(), target_id(r)?)))
         .collect();
     edges.sort();
