@@ -335,7 +335,11 @@ fn hash_content(values: &[Bind], edges: &[(String, String)]) -> String {
     HASH_INPUT.with_borrow_mut(|input| {
         input.clear();
         content_bytes(input, values, edges);
-        let digest = hex::encode(&blake3::hash(input).as_bytes()[..16]);
+        // Hex digits through a fixed buffer: `hex::encode` collects chars one by one.
+        let mut digits = [0u8; 32];
+        hex::encode_to_slice(&blake3::hash(input).as_bytes()[..16], &mut digits)
+            .expect("16 bytes are 32 hex digits");
+        let digest = std::str::from_utf8(&digits).expect("hex digits").to_owned();
         // A rare huge record (a long note) must not pin its size on every thread.
         if input.capacity() > 64 * 1024 {
             *input = Vec::new();
