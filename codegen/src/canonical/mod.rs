@@ -49,6 +49,13 @@ pub struct Generated {
     pub rust: String,
 }
 
+/// The name of the relationship between an owned row of canonical `entity` and its owner
+/// (`address_of`): what generated mappings call the owner edge and what the `relationships`
+/// view shows, so the two always agree.
+pub fn owner_relationship(entity: &str) -> String {
+    format!("{entity}_of")
+}
+
 /// Generates migrations and Rust from spec text.
 pub fn generate(yaml: &str) -> Result<Generated, CanonicalError> {
     let spec = Spec::parse(yaml)?;

@@ -125,10 +125,11 @@ pub fn relationships_migration(spec: &Spec) -> String {
     for (name, e) in &spec.entities {
         let _ = writeln!(
             out,
-            "DELETE FROM \"edges\" WHERE \"relationship\" = '{name}_of' AND EXISTS (\
+            "DELETE FROM \"edges\" WHERE \"relationship\" = '{owner}' AND EXISTS (\
              SELECT 1 FROM \"{t}\" WHERE \"{t}\".\"id\" = \"edges\".\"source_id\" \
              AND \"{t}\".\"org_id\" = \"edges\".\"org_id\" \
              AND \"{t}\".\"owner_id\" = \"edges\".\"target_id\");",
+            owner = super::owner_relationship(name),
             t = e.table
         );
     }
@@ -140,8 +141,9 @@ pub fn relationships_migration(spec: &Spec) -> String {
     for (name, e) in &spec.entities {
         let _ = write!(
             out,
-            "\nUNION ALL SELECT \"org_id\", \"id\", '{name}_of', \"owner_id\" FROM \"{}\" \
+            "\nUNION ALL SELECT \"org_id\", \"id\", '{}', \"owner_id\" FROM \"{}\" \
              WHERE \"owner_id\" IS NOT NULL",
+            super::owner_relationship(name),
             e.table
         );
     }

@@ -24,7 +24,7 @@ pub fn mapping(m: &Mapping) -> TokenStream {
     });
     let owner = match &m.owner {
         Some((rel, entity)) => {
-            let edge = format!("{}_of", target);
+            let edge = crate::canonical::owner_relationship(target);
             quote!(::std::option::Option::Some(::tributary_core::EdgeMapping { relationship: #rel, target: #entity, edge: #edge }))
         }
         None => quote!(::std::option::Option::None),

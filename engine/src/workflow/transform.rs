@@ -291,10 +291,6 @@ fn build(
                 .map_or(Bind::Null(ColumnType::Text), Bind::Text),
             "created_at" => Bind::Text(created_at.clone().unwrap_or_else(epoch)),
             "updated_at" => Bind::Text(updated_at.clone().unwrap_or_else(epoch)),
-            "deleted_at" => match fields.remove("deleted_at") {
-                Some(v) => coerce_owned("deleted_at", ColumnType::Timestamp, v)?,
-                None => Bind::Null(ColumnType::Timestamp),
-            },
             "status" => Bind::Text(status.clone()),
             "tags" => Bind::Text(tags.clone()),
             "custom_fields" => Bind::Text(
