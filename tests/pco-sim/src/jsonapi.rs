@@ -102,7 +102,15 @@ impl Renderer<'_> {
     pub fn path(&self, table: usize, id: u64) -> String {
         let t = &self.org.table_at(table).schema;
         if let Some(c) = &t.collection {
-            return format!("/{}/v2/{c}/{id}", t.module);
+            // Every resource of a page asks for its path: built in one allocation (`format!`
+            // grew its String piece by piece).
+            let mut digits = itoa::Buffer::new();
+            let id = digits.format(id);
+            let mut path = String::with_capacity(t.module.len() + c.len() + id.len() + 6);
+            for part in ["/", &t.module, "/v2/", c, "/", id] {
+                path.push_str(part);
+            }
+            return path;
         }
         // Nested-only resources live under the parent that lists them.
         if let Some(rec) = self.org.table_at(table).get(id) {
@@ -240,7 +248,24 @@ struct Id(u64);
 
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
+        s.serialize_str(itoa::Buffer::new().format(self.0))
+    }
+}
+
+/// `base` + `path` (+ `/name`) as one JSON string, written in place rather than built as a
+/// String first.
+struct Url<'r> {
+    base: &'r str,
+    path: &'r str,
+    name: Option<&'r str>,
+}
+
+impl Serialize for Url<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.name {
+            Some(name) => s.collect_str(&format_args!("{}{}/{name}", self.base, self.path)),
+            None => s.collect_str(&format_args!("{}{}", self.base, self.path)),
+        }
     }
 }
 
@@ -288,7 +313,11 @@ impl Serialize for Relationships<'_> {
                 }
             };
             let rel = Relationship {
-                related: wanted.then(|| format!("{}{}/{}", v.r.base, self.self_path, r.name)),
+                related: wanted.then_some(Url {
+                    base: v.r.base,
+                    path: self.self_path,
+                    name: Some(&r.name),
+                }),
                 ids,
                 one: matches!(r.kind, RelKind::One { .. } | RelKind::Org),
                 target_type,
@@ -302,7 +331,7 @@ impl Serialize for Relationships<'_> {
 /// One relationship: `links.related` when included, then `data` (an identifier or null for
 /// to-one relations, an array for to-many).
 struct Relationship<'r> {
-    related: Option<String>,
+    related: Option<Url<'r>>,
     ids: &'r [u64],
     one: bool,
     target_type: &'r str,
@@ -326,7 +355,7 @@ impl Serialize for Relationship<'_> {
 }
 
 /// `{"related": …}`.
-struct RelatedLink<'r>(&'r str);
+struct RelatedLink<'r>(&'r Url<'r>);
 
 impl Serialize for RelatedLink<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -362,12 +391,21 @@ impl Serialize for Links<'_> {
         if self.detail {
             for r in self.relations {
                 if !matches!(r.kind, RelKind::One { .. }) {
-                    let link = format!("{}{}/{}", self.base, self.self_path, r.name);
+                    let link = Url {
+                        base: self.base,
+                        path: self.self_path,
+                        name: Some(&r.name),
+                    };
                     m.serialize_entry(&r.name, &link)?;
                 }
             }
         }
-        m.serialize_entry("self", &format!("{}{}", self.base, self.self_path))?;
+        let this = Url {
+            base: self.base,
+            path: self.self_path,
+            name: None,
+        };
+        m.serialize_entry("self", &this)?;
         m.end()
     }
 }
