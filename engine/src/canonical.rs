@@ -7,14 +7,15 @@ pub mod model {
 
 pub use model::{COMMON_COLUMNS, ColumnDef, ColumnType, ENTITIES, TableDef, entity};
 
-/// The migration creating every table, SQLite flavour.
-pub const SQLITE_MIGRATION: &str = include_str!(concat!(env!("OUT_DIR"), "/canonical.sqlite.sql"));
+/// The schema `specs/canonical.yaml` describes, SQLite flavour, as one script. Databases are
+/// not made from it but by the migrations (see [`crate::store::migrations`]); a test checks
+/// that they arrive at exactly this.
+pub const SQLITE_SCHEMA: &str = include_str!(concat!(env!("OUT_DIR"), "/canonical.sqlite.sql"));
 
-/// The migration creating every table, PostgreSQL flavour.
-pub const POSTGRES_MIGRATION: &str =
-    include_str!(concat!(env!("OUT_DIR"), "/canonical.postgres.sql"));
+/// [`SQLITE_SCHEMA`], PostgreSQL flavour.
+pub const POSTGRES_SCHEMA: &str = include_str!(concat!(env!("OUT_DIR"), "/canonical.postgres.sql"));
 
-/// The second migration, both dialects: owners are stored once (in `owner_id`), and the
-/// `relationships` view shows them with the stored edges.
-pub const RELATIONSHIPS_MIGRATION: &str =
+/// The `relationships` view of the spec (stored edges and owners together), either dialect,
+/// with the deletion of owner edges that builds before it stored.
+pub const RELATIONSHIPS_SCHEMA: &str =
     include_str!(concat!(env!("OUT_DIR"), "/canonical.relationships.sql"));

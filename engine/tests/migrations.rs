@@ -1,26 +1,42 @@
-//! Upgrading a database made by an older build: versioned migrations.
+//! Versioned migrations: released ones never change, the last one arrives at the schema
+//! `specs/canonical.yaml` describes, and a database made by an older build upgrades.
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use common::TestDb;
+use sha2::{Digest, Sha256};
 use sqlx::Connection;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use tributary_engine::canonical;
+use tributary_engine::store::{Dialect, migrations};
+
+fn dialect(kind: &str) -> Dialect {
+    match kind {
+        "postgres" => Dialect::Postgres,
+        _ => Dialect::Sqlite,
+    }
+}
+
+/// A URL sqlx's `Any` driver opens (creating a SQLite file).
+fn any_url(db: &TestDb, kind: &str) -> String {
+    match kind {
+        "postgres" => db.url.clone(),
+        _ => format!("sqlite://{}?mode=rwc", db.url),
+    }
+}
 
 /// A database that has only the first migration (the canonical tables, as every build before
 /// the `relationships` migration made it), holding an address owned by a person, stored the
 /// old way with an owner edge, and two other edges.
 async fn version_one(db: &TestDb, kind: &str) {
-    let (schema, url) = match kind {
-        "postgres" => (canonical::POSTGRES_MIGRATION, db.url.clone()),
-        _ => (
-            canonical::SQLITE_MIGRATION,
-            format!("sqlite://{}?mode=rwc", db.url),
-        ),
-    };
+    let (version, description, schema) = migrations(dialect(kind))[0];
+    assert_eq!(version, 1);
+    let url = any_url(db, kind);
     let first = Migration::new(
-        1,
-        "canonical model".into(),
+        version,
+        description.into(),
         MigrationType::Simple,
         sqlx::SqlStr::from_static(schema),
         false,
@@ -55,6 +71,11 @@ async fn upgrade_keeps_every_relationship_and_stores_owners_once(kind: &str) {
     let db = TestDb::of(kind).await;
     version_one(&db, kind).await;
     let store = db.store().await;
+    assert_eq!(
+        catalog(&db, kind).await,
+        spec_catalog(kind).await,
+        "the upgraded database has the spec's schema"
+    );
     let stored = store.count("o", "edges").await.unwrap();
     assert_eq!(stored, 2, "the owner edge is no longer stored");
     let all = store.edges("o").await.unwrap();
@@ -84,4 +105,143 @@ async fn sqlite_upgrade_keeps_every_relationship_and_stores_owners_once() {
 #[tokio::test]
 async fn postgres_upgrade_keeps_every_relationship_and_stores_owners_once() {
     upgrade_keeps_every_relationship_and_stores_owners_once("postgres").await;
+}
+
+/// Every table column, index, constraint and view of the database at `url`, one line each
+/// (sqlx's own bookkeeping table left out).
+async fn describe(url: &str, kind: &str) -> BTreeSet<String> {
+    let q = match kind {
+        "postgres" => {
+            "SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type \
+             || ' nullable=' || is_nullable || ' default=' || COALESCE(column_default, '') \
+             || ' collate=' || COALESCE(collation_name, '') \
+             FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' \
+             UNION ALL SELECT 'index ' || indexdef FROM pg_indexes \
+             WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations' \
+             UNION ALL SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' ' \
+             || pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE connamespace = 'public'::regnamespace \
+             AND conrelid::regclass::text <> '_sqlx_migrations' \
+             UNION ALL SELECT 'view ' || viewname || ': ' || definition FROM pg_views \
+             WHERE schemaname = 'public'"
+        }
+        _ => {
+            "SELECT 'column ' || m.name || '.' || c.name || ' ' || c.type \
+             || ' notnull=' || c.\"notnull\" || ' default=' || COALESCE(c.dflt_value, '') \
+             || ' pk=' || c.pk \
+             FROM sqlite_master m, pragma_table_info(m.name) c \
+             WHERE m.type = 'table' AND m.name <> '_sqlx_migrations' \
+             UNION ALL SELECT 'index ' || m.name || '.' || il.name || ' unique=' || il.\"unique\" \
+             || ' (' || (SELECT group_concat(name, ', ') FROM \
+             (SELECT ii.name FROM pragma_index_info(il.name) ii ORDER BY ii.seqno)) || ')' \
+             FROM sqlite_master m, pragma_index_list(m.name) il \
+             WHERE m.type = 'table' AND m.name <> '_sqlx_migrations' \
+             UNION ALL SELECT 'view ' || name || ': ' || sql FROM sqlite_master WHERE type = 'view'"
+        }
+    };
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let rows: Vec<String> = sqlx::query_scalar(q).fetch_all(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    rows.into_iter()
+        .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+async fn catalog(db: &TestDb, kind: &str) -> BTreeSet<String> {
+    describe(&any_url(db, kind), kind).await
+}
+
+/// The catalog of a database made straight from the spec's schema.
+async fn spec_catalog(kind: &str) -> BTreeSet<String> {
+    let db = TestDb::of(kind).await;
+    let url = any_url(&db, kind);
+    let schema = match dialect(kind) {
+        Dialect::Sqlite => canonical::SQLITE_SCHEMA,
+        Dialect::Postgres => canonical::POSTGRES_SCHEMA,
+    };
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    for script in [schema, canonical::RELATIONSHIPS_SCHEMA] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn.close().await.unwrap();
+    let described = describe(&url, kind).await;
+    db.drop_db().await;
+    described
+}
+
+/// A new database gets every migration, and the last one leaves exactly the schema
+/// `specs/canonical.yaml` describes. When this fails after a spec edit, add a migration
+/// under `engine/migrations/<dialect>/` that takes the previous one's schema to the spec's.
+async fn migrations_arrive_at_the_spec(kind: &str) {
+    let db = TestDb::of(kind).await;
+    db.store().await.close().await;
+    let migrated = catalog(&db, kind).await;
+    db.drop_db().await;
+    let spec = spec_catalog(kind).await;
+    let missing: Vec<&String> = spec.difference(&migrated).collect();
+    let extra: Vec<&String> = migrated.difference(&spec).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{kind}: the migrations do not arrive at specs/canonical.yaml's schema; add a \
+         migration under engine/migrations/{kind}/.\n  the spec has, the migrations do not: \
+         {missing:#?}\n  the migrations have, the spec does not: {extra:#?}"
+    );
+    assert!(spec.len() > 100, "the catalog is read: {spec:?}");
+}
+
+#[tokio::test]
+async fn sqlite_migrations_arrive_at_the_spec() {
+    migrations_arrive_at_the_spec("sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_migrations_arrive_at_the_spec() {
+    migrations_arrive_at_the_spec("postgres").await;
+}
+
+/// Databases hold each applied migration's checksum and refuse a build whose text differs:
+/// a released migration is never edited.
+#[test]
+fn released_migrations_never_change() {
+    let released = [
+        (
+            Dialect::Sqlite,
+            [
+                "9f1af2137641e617e5e2c777c637da9d4071116496a67ea19c4e7cde706f94b4",
+                "2a77b3a2ce6f349f44184a9a236390b739803338eb588539572442a7c1ea7a37",
+                "f0f7f7f433267c001e7840fe6546bfbc88cdcbd387a166edc52fd4d100f95776",
+            ],
+        ),
+        (
+            Dialect::Postgres,
+            [
+                "72613b72338b55505719a607d6bfd19e81839effed601d8412d5535decccb4e4",
+                "2a77b3a2ce6f349f44184a9a236390b739803338eb588539572442a7c1ea7a37",
+                "79045ad0bf1343618d55066aebbda5d917bb50ff861ca6f0f2e6718baa040aab",
+            ],
+        ),
+    ];
+    for (dialect, hashes) in released {
+        let all = migrations(dialect);
+        assert!(
+            all.len() >= hashes.len(),
+            "{dialect:?}: a migration was removed"
+        );
+        for ((version, description, sql), want) in all.iter().zip(hashes) {
+            assert_eq!(
+                hex::encode(Sha256::digest(sql.as_bytes())),
+                want,
+                "{dialect:?} migration {version} ({description}) was edited after release"
+            );
+        }
+        let versions: Vec<i64> = all.iter().map(|m| m.0).collect();
+        let expected: Vec<i64> = (1..=all.len() as i64).collect();
+        assert_eq!(versions, expected, "{dialect:?}: versions are 1, 2, 3, …");
+    }
 }

@@ -28,7 +28,7 @@ pub use page::{
     Checkpoint, PageCounts, PageWrite, PreparedRecord, Quarantined, SideCounts, SideWrite,
 };
 
-use crate::canonical::{self, ColumnType};
+use crate::canonical::ColumnType;
 use crate::error::StoreError;
 
 /// A value bound to a query parameter. NULLs carry their type because PostgreSQL checks it.
@@ -256,34 +256,27 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let text = match self.dialect {
-            Dialect::Sqlite => canonical::SQLITE_MIGRATION,
-            Dialect::Postgres => canonical::POSTGRES_MIGRATION,
-        };
         // Applied in order; a database keeps the versions it has and gets the rest.
-        let migrations = [
-            (1, "canonical model", text),
-            (2, "owners stored once", canonical::RELATIONSHIPS_MIGRATION),
-        ]
-        .into_iter()
-        .map(|(version, description, sql)| {
-            Migration::new(
-                version,
-                description.into(),
-                MigrationType::Simple,
-                sqlx::SqlStr::from_static(sql),
-                false,
-            )
-        })
-        .collect();
+        let migrations = migrations(self.dialect)
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sqlx::SqlStr::from_static(sql),
+                    false,
+                )
+            })
+            .collect();
         match Migrator::with_migrations(migrations).run(&self.pool).await {
-            // A migration's text is generated from specs/canonical.yaml; say plainly what a
-            // changed one means instead of sqlx's checksum message.
+            // Say plainly what a changed migration means instead of sqlx's checksum message.
             Err(sqlx::migrate::MigrateError::VersionMismatch(v)) => {
                 Err(StoreError::Schema(format!(
-                    "the database was created by another version of the canonical schema \
-                 (migration {v} differs from this build's specs/canonical.yaml); in-place \
-                 upgrades of a changed table are not supported yet: sync into a new database"
+                    "migration {v} of this build differs from the one that made the database \
+                     (a released file under engine/migrations/ was edited; changes to the \
+                     schema belong in a new migration): sync into a new database, or run the \
+                     build that made it"
                 )))
             }
             other => Ok(other?),
@@ -339,5 +332,53 @@ impl Store {
             pages.close().await;
         }
         self.pool.close().await;
+    }
+}
+
+/// The migrations of `dialect`, in order: (version, description, SQL). Released files never
+/// change (a database stores each one's checksum); a schema change is a new file, and the
+/// test `migrations_arrive_at_the_spec` checks that the last one arrives at the schema
+/// `specs/canonical.yaml` describes ([`crate::canonical::SQLITE_SCHEMA`]).
+pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static str)] {
+    macro_rules! file {
+        ($dir:literal, $name:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/",
+                $dir,
+                "/",
+                $name
+            ))
+        };
+    }
+    const SQLITE: [(i64, &str, &str); 3] = [
+        (
+            1,
+            "canonical model",
+            file!("sqlite", "0001_canonical_model.sql"),
+        ),
+        (
+            2,
+            "owners stored once",
+            file!("sqlite", "0002_owners_stored_once.sql"),
+        ),
+        (3, "leaner keys", file!("sqlite", "0003_leaner_keys.sql")),
+    ];
+    const POSTGRES: [(i64, &str, &str); 3] = [
+        (
+            1,
+            "canonical model",
+            file!("postgres", "0001_canonical_model.sql"),
+        ),
+        (
+            2,
+            "owners stored once",
+            file!("postgres", "0002_owners_stored_once.sql"),
+        ),
+        (3, "leaner keys", file!("postgres", "0003_leaner_keys.sql")),
+    ];
+    match dialect {
+        Dialect::Sqlite => &SQLITE,
+        Dialect::Postgres => &POSTGRES,
     }
 }
