@@ -268,12 +268,13 @@ pub fn entity(adapter: &Adapter, e: &Entity) -> TokenStream {
     }
 }
 
-/// The stand-in type checking what `t` would accept (see `tributary_core::check`): strings
-/// and enums are checked without being kept, JSON values are skipped, named objects and
-/// unions (rare) are the real types.
+/// The stand-in type checking what `t` would accept (see `tributary_core::check`): strings,
+/// enums and instants are checked without being kept, JSON values are skipped, named objects
+/// and unions (rare) are the real types.
 fn check_type(adapter: &Adapter, t: &Type) -> TokenStream {
     match t {
         Type::String => quote!(::tributary_core::check::Str),
+        Type::DateTime => quote!(::tributary_core::check::Instant),
         Type::Json => quote!(::tributary_core::__private::serde::de::IgnoredAny),
         Type::Array(inner) => {
             let inner = check_type(adapter, inner);

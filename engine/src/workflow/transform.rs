@@ -143,7 +143,10 @@ pub fn coerce(field: &str, ty: ColumnType, v: &Value) -> Result<Bind, String> {
         (ColumnType::Boolean, Value::Number(n)) => Bind::Bool(n.as_f64() != Some(0.0)),
         (ColumnType::Date, Value::String(s)) => {
             let d = s.trim().get(..10).unwrap_or(s);
-            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad("a date"))?;
+            // chrono's format-string parser only for what the digit check leaves undecided.
+            if !tributary_core::check::plain_date(d) {
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad("a date"))?;
+            }
             Bind::Text(d.to_owned())
         }
         (ColumnType::Timestamp, Value::String(s)) => {
@@ -157,6 +160,10 @@ pub fn coerce(field: &str, ty: ColumnType, v: &Value) -> Result<Bind, String> {
 /// An RFC 3339 instant (or a bare date, read as midnight UTC) in UTC, `…Z`.
 pub fn normalize_instant(s: &str) -> Option<String> {
     let s = s.trim();
+    if tributary_core::check::utc_seconds(s) {
+        // Already the form chrono would write back (most instants on the wire).
+        return Some(s.to_owned());
+    }
     let dt = match chrono::DateTime::parse_from_rfc3339(s) {
         Ok(dt) => dt.with_timezone(&chrono::Utc),
         Err(_) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -373,7 +380,7 @@ fn content_bytes(out: &mut Vec<u8>, values: &[Bind], edges: &[(String, String)])
 
 #[cfg(test)]
 mod tests {
-    use super::{canonical_id, hash_content, namespace, namespace_of};
+    use super::{canonical_id, coerce, hash_content, namespace, namespace_of, normalize_instant};
     use crate::canonical::ColumnType;
     use crate::store::Bind;
     use sha2::Digest;
@@ -496,5 +503,44 @@ mod tests {
             }
         }
         assert_ne!(namespace_of("a", "b", "c"), namespace_of("a", "b", "d"));
+    }
+
+    /// Instants and dates read as chrono reads them, whether the digit check or chrono
+    /// decided.
+    #[test]
+    fn instants_and_dates_normalize_as_chrono_does() {
+        let by_chrono = |s: &str| {
+            let s = s.trim();
+            let dt = match chrono::DateTime::parse_from_rfc3339(s) {
+                Ok(dt) => dt.with_timezone(&chrono::Utc),
+                Err(_) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .ok()?
+                    .and_hms_opt(0, 0, 0)?
+                    .and_utc(),
+            };
+            Some(dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        };
+        for s in [
+            "2015-01-22T22:34:00Z",
+            " 2015-01-22T22:34:00Z ",
+            "0999-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2023-02-29T23:59:59Z",
+            "2015-01-22T22:34:00+02:00",
+            "2015-01-22T22:34:00.250Z",
+            "2015-01-22",
+            "2015-01-22T25:00:00Z",
+            "yesterday",
+        ] {
+            assert_eq!(normalize_instant(s), by_chrono(s), "{s:?}");
+        }
+        let date = |s: &str| coerce("d", ColumnType::Date, &serde_json::json!(s));
+        assert_eq!(date("1987-02-28"), Ok(Bind::Text("1987-02-28".into())));
+        assert_eq!(
+            date("2024-02-29T10:00:00Z"),
+            Ok(Bind::Text("2024-02-29".into()))
+        );
+        assert!(date("2023-02-29").is_err());
+        assert!(date("1987-2-28x").is_err());
     }
 }
