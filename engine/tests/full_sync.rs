@@ -109,6 +109,27 @@ async fn assert_statistics_keep_up(store: &tributary_engine::Store) {
             "{table}: the planner believes {estimate} rows, the table holds {rows}"
         );
     }
+    // The small sample still tells the planner that ids are distinct, and the analyses'
+    // statistics target did not outlive them.
+    let distinct: f32 = sqlx::query_scalar(
+        "SELECT n_distinct FROM pg_stats WHERE tablename = 'external_links' \
+         AND attname = 'external_id'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(distinct, -1.0, "external_id's statistics say ids repeat");
+    let kept: bool = sqlx::query_scalar(
+        "SELECT bool_and(setting = reset_val) FROM pg_settings \
+         WHERE name = 'default_statistics_target'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert!(
+        kept,
+        "a pooled connection kept the analyses' statistics target"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::bulk::{self, Batch};
+use super::bulk::{self, Batch, Column};
 use super::rules::{
     FENCE_SELECT, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe, distinct_edges, edge_insert,
     link_upsert, quarantine_upsert, row_upsert,
@@ -426,19 +426,23 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let edges = distinct_edges(records);
-        let mut types = vec![ColumnType::Text; 5];
-        types.push(ColumnType::Integer);
+        let text = |v: &str| Column::Same(ColumnType::Text, Bind::Text(v.to_owned()));
+        let columns = [
+            text(&fence.org_id),
+            text(&fence.adapter),
+            Column::Each(ColumnType::Text),
+            Column::Each(ColumnType::Text),
+            Column::Each(ColumnType::Text),
+            Column::Same(ColumnType::Integer, Bind::Int(now)),
+        ];
         let rows = edges.iter().map(|(s, rel, t)| {
             [
-                Bind::Text(fence.org_id.clone()),
-                Bind::Text(fence.adapter.clone()),
                 Bind::Text((*s).to_owned()),
                 Bind::Text((*rel).to_owned()),
                 Bind::Text((*t).to_owned()),
-                Bind::Int(now),
             ]
         });
-        if let Some(batch) = bulk::unnest(&types, rows) {
+        if let Some(batch) = bulk::unnest_shared(&columns, rows) {
             let q = edge_insert(&batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
@@ -453,26 +457,47 @@ impl Store {
         records: &[PreparedRecord],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut types = vec![ColumnType::Text; 8];
-        types.extend([ColumnType::Integer, ColumnType::Integer, ColumnType::Text]);
+        let Some(first) = records.first() else {
+            return Ok(());
+        };
+        let text = |v: &str| Column::Same(ColumnType::Text, Bind::Text(v.to_owned()));
+        let each = || Column::Each(ColumnType::Text);
+        // An entity's records all map to one canonical table, as far as the store knows only
+        // by looking.
+        let one_table = records.iter().all(|r| r.table.entity == first.table.entity);
+        let columns = [
+            text(&fence.org_id),
+            text(&fence.adapter),
+            text(entity),
+            each(),
+            each(),
+            if one_table {
+                text(first.table.entity)
+            } else {
+                each()
+            },
+            each(),
+            each(),
+            Column::Same(ColumnType::Integer, Bind::Int(now)),
+            Column::Same(ColumnType::Integer, Bind::Int(now)),
+            text(&fence.run_id),
+        ];
         let rows = records.iter().map(|r| {
-            [
-                Bind::Text(fence.org_id.clone()),
-                Bind::Text(fence.adapter.clone()),
-                Bind::Text(entity.to_owned()),
-                Bind::Text(r.external_id.clone()),
-                Bind::Text(r.canonical_id.clone()),
-                Bind::Text(r.table.entity.to_owned()),
-                Bind::Text(r.content_hash.clone()),
+            let mut row = Vec::with_capacity(5);
+            row.push(Bind::Text(r.external_id.clone()));
+            row.push(Bind::Text(r.canonical_id.clone()));
+            if !one_table {
+                row.push(Bind::Text(r.table.entity.to_owned()));
+            }
+            row.push(Bind::Text(r.content_hash.clone()));
+            row.push(
                 r.remote_updated_at
                     .clone()
                     .map_or(Bind::Null(ColumnType::Text), Bind::Text),
-                Bind::Int(now),
-                Bind::Int(now),
-                Bind::Text(fence.run_id.clone()),
-            ]
+            );
+            row
         });
-        if let Some(batch) = bulk::unnest(&types, rows) {
+        if let Some(batch) = bulk::unnest_shared(&columns, rows) {
             let q = link_upsert(&batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
