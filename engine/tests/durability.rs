@@ -322,3 +322,162 @@ async fn shifting_pages_commit_in_order_sqlite() {
 async fn shifting_pages_commit_in_order_postgres() {
     shifting_pages_commit_in_order("postgres").await;
 }
+
+/// An email record as the store receives it: every column of the canonical table, in order.
+fn email_record(external_id: &str, address: &str) -> tributary_engine::store::PreparedRecord {
+    use tributary_engine::canonical::{self, COMMON_COLUMNS, ColumnType};
+    use tributary_engine::store::Bind;
+    let table = canonical::entity("email").expect("the canonical model has emails");
+    let values = COMMON_COLUMNS
+        .iter()
+        .chain(table.fields)
+        .map(|c| match (c.name, c.ty) {
+            ("id", _) => Bind::Text(format!("em_org1_{external_id}")),
+            ("org_id", _) => Bind::Text("org1".into()),
+            ("address", _) => Bind::Text(address.into()),
+            ("tags", _) => Bind::Text("[]".into()),
+            ("status", _) => Bind::Text("active".into()),
+            (_, ColumnType::Json) => Bind::Text("{}".into()),
+            ("deleted_at", _) => Bind::Null(ColumnType::Timestamp),
+            (_, ColumnType::Timestamp) => Bind::Text("2024-01-02T03:04:05Z".into()),
+            (_, ColumnType::Date) => Bind::Text("2024-01-02".into()),
+            (_, ColumnType::Integer) => Bind::Int(1),
+            (_, ColumnType::Decimal) => Bind::Float(1.5),
+            (_, ColumnType::Boolean) => Bind::Bool(true),
+            (_, ColumnType::Text) => Bind::Null(ColumnType::Text),
+        })
+        .collect();
+    tributary_engine::store::PreparedRecord {
+        external_id: external_id.into(),
+        canonical_id: format!("em_org1_{external_id}"),
+        table,
+        values,
+        edges: Vec::new(),
+        content_hash: format!("hash of {address}"),
+        remote_updated_at: None,
+    }
+}
+
+/// Waits until `n` sessions of the test database wait for a lock.
+async fn until_waiting(store: &tributary_engine::Store, n: i64) {
+    for _ in 0..200 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        if waiting >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{n} sessions never waited for a lock");
+}
+
+/// Two writers of the same new record: the person page that side-loads an email, and the
+/// email list's own page. Both look before either commits, so both find the record new and
+/// insert its link without `ON CONFLICT`; the second waits for the first, finds the link
+/// stored, rolls back to its savepoint and updates it. Both pages commit; one link remains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_of_a_new_record_both_commit_postgres() {
+    use tributary_engine::store::SideWrite;
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let run = runs::start_or_resume(
+        &store,
+        "org1",
+        &fixture::MANIFEST,
+        "full",
+        &["Person", "Email"],
+    )
+    .await
+    .unwrap();
+    let ers = runs::entity_runs(&store, "org1", &run.id).await.unwrap();
+    let id_of = |e: &str| ers.iter().find(|r| r.entity == e).unwrap().id.clone();
+    let claim = |entity: String, owner: &'static str| {
+        let store = &store;
+        async move {
+            match lease::claim(store, "org1", &entity, owner, 60_000)
+                .await
+                .unwrap()
+            {
+                Claim::Acquired(f) => f,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let person = claim(id_of("Person"), "host:1:p").await;
+    let email = claim(id_of("Email"), "host:1:e").await;
+    let checkpoint = Checkpoint {
+        cursor_parent: None,
+        next_offset: Some(100),
+        done: false,
+    };
+    // Holds the person run's row, so the person page stages its records and then waits to
+    // commit.
+    let mut blocker = store.pool().begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM entity_runs WHERE id = $1 FOR UPDATE")
+        .bind(person.entity_run_id.clone())
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let side_page = PageWrite {
+        entity: "Person".into(),
+        records: Vec::new(),
+        quarantined: Vec::new(),
+        checkpoint: checkpoint.clone(),
+        fetched: 0,
+        pages: 1,
+        side: vec![SideWrite {
+            entity: "Email".into(),
+            records: vec![email_record("7", "first@example.com")],
+            quarantined: Vec::new(),
+            fetched: 1,
+        }],
+    };
+    let own_page = PageWrite {
+        entity: "Email".into(),
+        records: vec![email_record("7", "second@example.com")],
+        quarantined: Vec::new(),
+        checkpoint,
+        fetched: 1,
+        pages: 1,
+        side: Vec::new(),
+    };
+    let (s1, s2) = (store.clone(), store.clone());
+    let first = tokio::spawn(async move { s1.commit_page(&person, side_page, 60_000).await });
+    until_waiting(&store, 1).await;
+    let second = tokio::spawn(async move { s2.commit_page(&email, own_page, 60_000).await });
+    until_waiting(&store, 2).await;
+    blocker.commit().await.unwrap();
+    let (_, side) = first.await.unwrap().expect("the side-loading page commits");
+    assert_eq!(side[0].2.created, 1, "{side:?}");
+    let (counts, _) = second
+        .await
+        .unwrap()
+        .expect("the second writer falls back and commits");
+    assert_eq!(counts.created, 1, "it found the record new when it looked");
+    let links: Vec<(String, String)> = sqlx::query_as(
+        "SELECT canonical_id, content_hash FROM external_links WHERE org_id = 'org1' \
+         AND entity = 'Email'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        links,
+        [(
+            "em_org1_7".to_owned(),
+            "hash of second@example.com".to_owned()
+        )]
+    );
+    let address: String = sqlx::query_scalar("SELECT address FROM emails WHERE id = 'em_org1_7'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(address, "second@example.com");
+    store.close().await;
+    db.drop_db().await;
+}

@@ -45,26 +45,42 @@ pub(super) fn row_upsert(table: &TableDef, rows: &str) -> String {
     )
 }
 
-/// Inserts edges (organisation, adapter, source, relationship, target, seen) from `rows`.
+/// Inserts edges (organisation, adapter, source, relationship, target, seen) from `rows`,
+/// each once.
 pub(super) fn edge_insert(rows: &str) -> String {
+    format!("{} ON CONFLICT DO NOTHING", edge_insert_new(rows))
+}
+
+/// [`edge_insert`] for edges known to be new: a repeat is an error.
+pub(super) fn edge_insert_new(rows: &str) -> String {
     format!(
         "INSERT INTO edges (org_id, adapter, source_id, relationship, target_id, last_seen_ms) \
-         {rows} ON CONFLICT DO NOTHING"
+         {rows}"
     )
 }
 
 /// Upserts external links (11 columns, see the statement) from `rows`.
 pub(super) fn link_upsert(rows: &str) -> String {
+    format!("{}{LINK_ON_CONFLICT}", link_insert(rows))
+}
+
+/// Inserts external links (11 columns, see the statement) from `rows`; a link stored already
+/// is an error unless [`LINK_ON_CONFLICT`] follows.
+pub(super) fn link_insert(rows: &str) -> String {
     format!(
         "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
          canonical_entity, content_hash, remote_updated_at, first_seen_ms, last_seen_ms, \
-         last_run_id) {rows} ON CONFLICT (org_id, adapter, entity, external_id) \
-         DO UPDATE SET canonical_id = excluded.canonical_id, \
-         canonical_entity = excluded.canonical_entity, content_hash = excluded.content_hash, \
-         remote_updated_at = excluded.remote_updated_at, \
-         last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id"
+         last_run_id) {rows}"
     )
 }
+
+/// What [`link_upsert`] does with a link stored already: takes the new values, keeps the
+/// first-seen time.
+pub(super) const LINK_ON_CONFLICT: &str = " ON CONFLICT (org_id, adapter, entity, external_id) \
+     DO UPDATE SET canonical_id = excluded.canonical_id, \
+     canonical_entity = excluded.canonical_entity, content_hash = excluded.content_hash, \
+     remote_updated_at = excluded.remote_updated_at, \
+     last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id";
 
 /// Upserts one quarantine entry: organisation, adapter, entity, external id, raw JSON,
 /// reason, run, seen (`$1`…`$8`).
