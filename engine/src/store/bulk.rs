@@ -6,6 +6,7 @@
 //! of parameters each; with arrays the text depends on the table only, and the statement is
 //! prepared once per connection.
 
+use std::borrow::Borrow;
 use std::fmt::Write as _;
 
 use super::Bind;
@@ -43,7 +44,7 @@ pub(crate) fn any_text(first: usize, ids: &[&str]) -> Option<Batch> {
 
 /// The rows of `rows` (each `types.len()` values, in column order) as one array parameter
 /// per column, numbered from `$1`. None for no rows.
-pub(crate) fn unnest<R: IntoIterator<Item = Bind>>(
+pub(crate) fn unnest<B: Borrow<Bind>, R: IntoIterator<Item = B>>(
     types: &[ColumnType],
     rows: impl IntoIterator<Item = R>,
 ) -> Option<Batch> {
@@ -57,7 +58,7 @@ pub(crate) fn unnest<R: IntoIterator<Item = Bind>>(
             if count > 0 {
                 column.push(',');
             }
-            push_element(column, &v);
+            push_element(column, v.borrow());
         }
         count += 1;
     }
@@ -95,7 +96,7 @@ pub(crate) enum Column {
 /// [`unnest`] where some columns hold one value for every row: `rows` give the values of the
 /// [`Column::Each`] columns only, in order. The SQL yields all `columns`, in order; scalar
 /// parameters come first (`$1`…), then the arrays. None for no rows.
-pub(crate) fn unnest_shared<R: IntoIterator<Item = Bind>>(
+pub(crate) fn unnest_shared<B: Borrow<Bind>, R: IntoIterator<Item = B>>(
     columns: &[Column],
     rows: impl IntoIterator<Item = R>,
 ) -> Option<Batch> {
@@ -175,12 +176,16 @@ fn push_element(out: &mut String, v: &Bind) {
 fn push_quoted(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
+    // Copied in runs between the (rare) characters to escape, not char by char; both are
+    // ASCII, so a byte position is a char boundary.
+    let mut rest = s;
+    while let Some(i) = rest.bytes().position(|b| b == b'"' || b == b'\\') {
+        out.push_str(&rest[..i]);
+        out.push('\\');
+        out.push_str(&rest[i..=i]);
+        rest = &rest[i + 1..];
     }
+    out.push_str(rest);
     out.push('"');
 }
 
@@ -385,6 +390,22 @@ mod tests {
             assert_eq!(row.get::<String, _>(4), format!("r{i}"));
         }
         pool.close().await;
+    }
+
+    #[test]
+    fn quoting_escapes_quotes_and_backslashes_only() {
+        let cases = [
+            ("", r#""""#),
+            ("plain", r#""plain""#),
+            (r#"a"b\c"#, r#""a\"b\\c""#),
+            (r#""\""#, r#""\"\\\"""#),
+            ("Zoë 🙂 {NULL}, x", r#""Zoë 🙂 {NULL}, x""#),
+        ];
+        for (input, quoted) in cases {
+            let mut out = String::from("{");
+            push_quoted(&mut out, input);
+            assert_eq!(&out[1..], quoted, "{input:?}");
+        }
     }
 
     #[test]

@@ -452,7 +452,7 @@ impl Store {
             .chain(table.fields)
             .map(|c| c.ty)
             .collect();
-        let rows = records.iter().map(|r| r.values.iter().cloned());
+        let rows = records.iter().map(|r| r.values.iter());
         if let Some(batch) = bulk::unnest(&types, rows) {
             let q = row_upsert(table, &batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
