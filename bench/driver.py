@@ -12,6 +12,7 @@ Markdown file.
 """
 import argparse
 import datetime
+import glob
 import json
 import math
 import os
@@ -37,6 +38,7 @@ PG = "postgres://postgres@127.0.0.1:5432"
 APP_ID, SECRET = "sim-app-id", "sim-secret"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMANDS = []  # (label, command line) in the order run
 NOTES = []
 FAILURES = []
@@ -274,6 +276,65 @@ def ratio(a, b):
     return None if not a or not b else a / b
 
 
+def generator_rows(repo):
+    """Item 5: build times of the generated adapter (debug profile, the developer's loop) and
+    the lines generated. Uses cargo in CARGO_TARGET_DIR; dependencies are built first, untimed."""
+    env = dict(os.environ)
+    target = env.get("CARGO_TARGET_DIR") or os.path.join(repo, "target")
+
+    def cargo(*args):
+        return ["cargo", *args]
+
+    def untimed(*args):
+        log(f"generator: cargo {' '.join(args)} (untimed)")
+        p = subprocess.run(cargo(*args), cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"cargo {' '.join(args)} failed: {p.stderr.strip()[-2000:]}")
+
+    def touch(rel):
+        os.utime(os.path.join(repo, rel))
+        COMMANDS.append((f"generator: touch {rel}", f"touch {rel}"))
+
+    rows = []
+    untimed("build", "--quiet", "-p", "tributary-engine")
+    untimed("clean", "--quiet", "-p", "tributary-pco")
+    _, m = timed("generator: tributary-pco from clean", cargo("build", "--quiet", "-p", "tributary-pco"))
+    rows.append(("`tributary-pco` from clean (`cargo clean -p tributary-pco`; its dependencies built)",
+                 "cargo build -p tributary-pco", m, None))
+    untimed("build", "--quiet", "-p", "tributary-engine")
+    touch("specs/pco/manifest.yaml")
+    _, m = timed("generator: tributary-pco after a manifest edit", cargo("build", "--quiet", "-p", "tributary-pco"))
+    rows.append(("after touching `specs/pco/manifest.yaml`", "cargo build -p tributary-pco", m, 15))
+    untimed("build", "--quiet", "-p", "tributary-engine")
+    # A real edit, not a touch: the generated code changes (a doc comment), so the adapter and
+    # everything that depends on it are compiled again. The file is restored afterwards.
+    spec = os.path.join(repo, "specs/pco/openapi/people.yaml")
+    original = open(spec).read()
+    needle = "description: A Campus is a location belonging to an Organization"
+    if needle not in original:
+        raise RuntimeError(f"generator: {spec} no longer holds the line the benchmark edits: {needle}")
+    try:
+        with open(spec, "w") as f:
+            f.write(original.replace(needle, needle + " (edited by the benchmark)", 1))
+        COMMANDS.append(("generator: edit specs/pco/openapi/people.yaml",
+                         f"# append ' (edited by the benchmark)' to '{needle}'"))
+        _, m = timed("generator: tributary-engine after an OpenAPI edit",
+                     cargo("build", "--quiet", "-p", "tributary-engine"))
+    finally:
+        with open(spec, "w") as f:
+            f.write(original)
+    rows.append(("after editing the Campus description in `specs/pco/openapi/people.yaml` "
+                 "(a generated doc comment changes), the engine and its binary too",
+                 "cargo build -p tributary-engine", m, 15))
+    untimed("build", "--quiet", "-p", "tributary-engine")
+    outs = glob.glob(os.path.join(target, "debug", "build", "tributary-pco-*", "out", "pco.rs"))
+    newest = max(outs, key=os.path.getmtime) if outs else None
+    lines = sum(1 for _ in open(newest)) if newest else None
+    if lines is None:
+        fail("generator: no generated pco.rs under " + target)
+    return rows, lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=50_000)
@@ -293,12 +354,12 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--invocation", default="bench/run.sh")
     ap.add_argument("--workdir", default=tempfile.gettempdir())
-    ap.add_argument("--only", default="t4sqlite,t4pg,dlt4,tall,before,rl4,rlall,scale",
+    ap.add_argument("--only", default="t4sqlite,t4pg,dlt4,tall,before,rl4,rlall,scale,gen",
                     help="rows to run: t4sqlite, t4pg, dlt4, tall, before (needs --before-tributary), "
-                         "rl4, rlall, scale")
+                         "rl4, rlall, scale, gen")
     a = ap.parse_args()
     only = set(a.only.split(","))
-    unknown = only - {"t4sqlite", "t4pg", "dlt4", "tall", "before", "rl4", "rlall", "scale"}
+    unknown = only - {"t4sqlite", "t4pg", "dlt4", "tall", "before", "rl4", "rlall", "scale", "gen"}
     if unknown:
         ap.error(f"--only: unknown rows {', '.join(sorted(unknown))}")
 
@@ -310,6 +371,7 @@ def main():
     t4_sqlite = t4_pg = d4 = t_all = t_before = None
     rl_rows = []
     scale = []
+    gen_rows, gen_lines = [], None
     try:
         # 1+2. Throughput, rate limit off: same simulator, same data.
         sim = Sim(a.sim, a.people, ["--no-rate-limit"])
@@ -386,6 +448,9 @@ def main():
             s.stop()
             remove_sqlite(db)
             scale.append((n, m))
+        # 5. Generator: build times after a spec edit, lines generated.
+        if "gen" in only:
+            gen_rows, gen_lines = generator_rows(REPO)
     finally:
         for s in sims:
             s.stop()
@@ -483,6 +548,14 @@ def main():
             out.append(f"| {n:,} | {m['records']:,} | {m['requests']:,} | {fmt(m['wall'], 2)} | {fmt(m['cpu'], 2)} | "
                        f"{fmt(m.get('sim_cpu'), 2)} | {fmt(m['rss_mib'])} | {fmt(ratio(m['rss_mib'], base), 2)} |")
         out.append("")
+    if gen_rows:
+        out += ["### 5. Generator — `specs/pco` → `tributary-pco` (debug profile, warm dependencies)", "",
+                "| build | command | wall s | CPU s | target |", "| --- | --- | ---: | ---: | --- |"]
+        for name, cmd, m, bar in gen_rows:
+            met = "" if bar is None else f"≤ {bar} s: {'met' if m['wall'] <= bar else 'MISSED'}"
+            out.append(f"| {name} | `{cmd}` | {fmt(m['wall'], 1)} | {fmt(m['cpu'], 1)} | {met} |")
+        out += ["", f"Generated: {f'{gen_lines:,}' if gen_lines else '?'} lines of Rust (`pco.rs` in the build's `OUT_DIR`; "
+                    f"`cargo bench -p tributary-codegen --bench generate` times the generator alone).", ""]
     results = "\n".join(out)
     print(results)
 

@@ -14,7 +14,8 @@
 #              scaling at 300 and 1,000 people; writes $TARGET/bench-smoke.md, not BENCHMARKS.md.
 #              Checks that every row runs and prints and that the counts match; no timing checks.
 #   --no-dlt   skip the dlt peer (and its pip install).
-#   --only     rows: t4sqlite,t4pg,dlt4,tall,before,rl4,rlall,scale (default: all).
+#   --only     rows: t4sqlite,t4pg,dlt4,tall,before,rl4,rlall,scale,gen (default: all; gen runs
+#              debug cargo builds in CARGO_TARGET_DIR and touches two spec files).
 #   --before DIR  also run the whole sync of DIR/tributary (an older build) on the headline
 #              simulator, for a before/after table measured in the same run.
 #   BENCH_NO_BUILD=1 [BENCH_BIN_DIR=dir]: skip the cargo build, use existing binaries.
@@ -100,7 +101,8 @@ echo "bench: $mode run finished in $(( $(date +%s) - started )) s (exit $rc); re
 if [[ $mode == smoke ]]; then
   # Every row must have printed.
   for row in "| Tributary → SQLite |" "| Tributary → PostgreSQL |" "| Tributary whole sync → SQLite" \
-             "Rate limit on" "| Tributary, 4 entities → SQLite |" "| Tributary, whole sync → SQLite |" "Scaling"; do
+             "Rate limit on" "| Tributary, 4 entities → SQLite |" "| Tributary, whole sync → SQLite |" "Scaling" \
+             "### 5. Generator" "| after touching \`specs/pco/manifest.yaml\` |"; do
     grep -qF "$row" "$out" || { echo "bench smoke: row missing: $row" >&2; rc=1; }
   done
   if [[ $dlt == 1 ]]; then
