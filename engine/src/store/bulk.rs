@@ -242,17 +242,32 @@ mod tests {
         assert_eq!(b[0].binds[1], Bind::Text("{t,f}".into()));
     }
 
+    /// The test server (`TRIBUTARY_TEST_PG`, or the local one).
+    async fn postgres() -> sqlx::AnyPool {
+        let url = std::env::var("TRIBUTARY_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test: {e}"))
+    }
+
+    /// Runs `q` with `batch`'s parameters.
+    async fn fetch(pool: &sqlx::AnyPool, q: String, batch: Batch) -> Vec<sqlx::any::AnyRow> {
+        let count = batch.binds.len();
+        let args = super::super::arguments(batch.binds, count).unwrap();
+        sqlx::query_with(sqlx::AssertSqlSafe(q), args)
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
     /// PostgreSQL reads every element back as it was written: quotes, backslashes, braces,
     /// commas, the word NULL, spaces, non-ASCII text, JSON, NULLs of each type.
     #[tokio::test]
     async fn postgres_reads_the_arrays_back_exactly() {
         use sqlx::Row;
-        let url = std::env::var("TRIBUTARY_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test: {e}"));
+        let pool = postgres().await;
         let types = [
             ColumnType::Text,
             ColumnType::Integer,
@@ -288,12 +303,7 @@ mod tests {
              FROM ({}) AS r(c1, c2, c3, c4, c5, c6, c7)",
             batch.sql
         );
-        let count = batch.binds.len();
-        let args = super::super::arguments(batch.binds, count).unwrap();
-        let got = sqlx::query_with(sqlx::AssertSqlSafe(q), args)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+        let got = fetch(&pool, q, batch).await;
         assert_eq!(got.len(), tricky.len() + 1);
         for (i, (row, t)) in got.iter().zip(tricky).enumerate() {
             assert_eq!(row.get::<String, _>(0), t);
@@ -355,12 +365,7 @@ mod tests {
     #[tokio::test]
     async fn postgres_reads_shared_columns_on_every_row() {
         use sqlx::Row;
-        let url = std::env::var("TRIBUTARY_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test: {e}"));
+        let pool = postgres().await;
         let columns = [
             Column::Each(ColumnType::Integer),
             Column::Same(ColumnType::Text, Bind::Text("a\"b, {c}".into())),
@@ -375,12 +380,7 @@ mod tests {
              FROM ({}) AS r(c1, c2, c3, c4, c5) ORDER BY c1",
             batch.sql
         );
-        let count = batch.binds.len();
-        let args = super::super::arguments(batch.binds, count).unwrap();
-        let got = sqlx::query_with(sqlx::AssertSqlSafe(q), args)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+        let got = fetch(&pool, q, batch).await;
         assert_eq!(got.len(), 3);
         for (i, row) in got.iter().enumerate() {
             assert_eq!(row.get::<i64, _>(0), i as i64);
