@@ -12,8 +12,8 @@ use sqlx::Row;
 
 use super::bulk::{self, Batch, Column};
 use super::rules::{
-    FENCE_SELECT, LINK_ON_CONFLICT, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe, distinct_edges,
-    edge_insert_new, link_insert, quarantine_upsert, row_upsert,
+    EDGE_ON_CONFLICT, FENCE_SELECT, LINK_ON_CONFLICT, RUN_UPDATE, SIDE_RUN_UPDATE, classify,
+    dedupe, distinct_edges, edge_insert_new, link_insert, quarantine_upsert, row_upsert,
 };
 use super::{Bind, Store, WriteTx, arguments, now_ms, sql};
 use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
@@ -124,14 +124,9 @@ pub(crate) struct StagedPage {
     writes: [(&'static str, usize); 2],
 }
 
-/// What a link insert does with a link stored already: updates it.
-const LINK_UPSERT: &str = LINK_ON_CONFLICT;
-/// A link insert for links known to be new: no arbiter check (see [`Store::insert_fresh`]).
-const LINK_INSERT: &str = "";
-/// What an edge insert does with an edge stored already: nothing.
-const EDGES_ONCE: &str = " ON CONFLICT DO NOTHING";
-/// An edge insert for the edges of new records.
-const EDGES_NEW: &str = "";
+/// No conflict clause, for rows known to be new: no arbiter check (see
+/// [`Store::insert_fresh`]).
+const NEW: &str = "";
 
 /// Whether `e` is PostgreSQL's unique violation (SQLSTATE 23505).
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -316,9 +311,9 @@ impl Store {
             .iter()
             .partition(|r| !known.contains_key(&r.external_id));
         self.insert_fresh(tx, fence, entity, &fresh, now).await?;
-        self.insert_edges(tx, fence, &stale_edges, now, EDGES_ONCE)
+        self.insert_edges(tx, fence, &stale_edges, now, EDGE_ON_CONFLICT)
             .await?;
-        self.upsert_links(tx, fence, entity, &seen, now, LINK_UPSERT)
+        self.write_links(tx, fence, entity, &seen, now, LINK_ON_CONFLICT)
             .await?;
         self.write_quarantine(tx, fence, entity, &records, quarantined, now)
             .await?;
@@ -345,9 +340,8 @@ impl Store {
         }
         sqlx::raw_sql("SAVEPOINT fresh").execute(&mut **tx).await?;
         let plain = async {
-            self.upsert_links(tx, fence, entity, fresh, now, LINK_INSERT)
-                .await?;
-            self.insert_edges(tx, fence, fresh, now, EDGES_NEW).await
+            self.write_links(tx, fence, entity, fresh, now, NEW).await?;
+            self.insert_edges(tx, fence, fresh, now, NEW).await
         }
         .await;
         match plain {
@@ -361,9 +355,10 @@ impl Store {
                 sqlx::raw_sql("ROLLBACK TO SAVEPOINT fresh")
                     .execute(&mut **tx)
                     .await?;
-                self.upsert_links(tx, fence, entity, fresh, now, LINK_UPSERT)
+                self.write_links(tx, fence, entity, fresh, now, LINK_ON_CONFLICT)
                     .await?;
-                self.insert_edges(tx, fence, fresh, now, EDGES_ONCE).await?;
+                self.insert_edges(tx, fence, fresh, now, EDGE_ON_CONFLICT)
+                    .await?;
             }
             Err(e) => return Err(e),
         }
@@ -484,6 +479,8 @@ impl Store {
         Ok(())
     }
 
+    /// Inserts the edges of `records`; `conflict` says what happens to one stored already
+    /// ([`EDGE_ON_CONFLICT`] or [`NEW`]).
     async fn insert_edges(
         &self,
         tx: &mut WriteTx,
@@ -516,7 +513,9 @@ impl Store {
         Ok(())
     }
 
-    async fn upsert_links(
+    /// Inserts the links of `records`; `conflict` says what happens to one stored already
+    /// ([`LINK_ON_CONFLICT`] or [`NEW`]).
+    async fn write_links(
         &self,
         tx: &mut WriteTx,
         fence: &Fence,

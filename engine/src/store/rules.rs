@@ -48,8 +48,11 @@ pub(super) fn row_upsert(table: &TableDef, rows: &str) -> String {
 /// Inserts edges (organisation, adapter, source, relationship, target, seen) from `rows`,
 /// each once.
 pub(super) fn edge_insert(rows: &str) -> String {
-    format!("{} ON CONFLICT DO NOTHING", edge_insert_new(rows))
+    format!("{}{EDGE_ON_CONFLICT}", edge_insert_new(rows))
 }
+
+/// What [`edge_insert`] does with an edge stored already: nothing.
+pub(super) const EDGE_ON_CONFLICT: &str = " ON CONFLICT DO NOTHING";
 
 /// [`edge_insert`] for edges known to be new: a repeat is an error.
 pub(super) fn edge_insert_new(rows: &str) -> String {
