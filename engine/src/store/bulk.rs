@@ -48,38 +48,54 @@ pub(crate) fn unnest<B: Borrow<Bind>, R: IntoIterator<Item = B>>(
     types: &[ColumnType],
     rows: impl IntoIterator<Item = R>,
 ) -> Option<Batch> {
-    let mut columns: Vec<String> = vec![String::from("{"); types.len()];
+    let binds = array_literals(types.len(), rows)?;
+    Some(Batch {
+        sql: format!("SELECT * FROM UNNEST({})", array_casts(types, 1)),
+        binds,
+    })
+}
+
+/// One array literal per column (`columns` values a row) for `rows`. None for no rows.
+fn array_literals<B: Borrow<Bind>, R: IntoIterator<Item = B>>(
+    columns: usize,
+    rows: impl IntoIterator<Item = R>,
+) -> Option<Vec<Bind>> {
+    let mut literals: Vec<String> = vec![String::from("{"); columns];
     let mut count = 0;
     for values in rows {
         for (i, v) in values.into_iter().enumerate() {
-            let Some(column) = columns.get_mut(i) else {
+            let Some(literal) = literals.get_mut(i) else {
                 break;
             };
             if count > 0 {
-                column.push(',');
+                literal.push(',');
             }
-            push_element(column, v.borrow());
+            push_element(literal, v.borrow());
         }
         count += 1;
     }
     if count == 0 {
         return None;
     }
-    let arrays: Vec<String> = types
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| format!("CAST(${} AS {}[])", i + 1, pg_type(*ty)))
-        .collect();
-    Some(Batch {
-        sql: format!("SELECT * FROM UNNEST({})", arrays.join(", ")),
-        binds: columns
+    Some(
+        literals
             .into_iter()
             .map(|mut c| {
                 c.push('}');
                 Bind::Text(c)
             })
             .collect(),
-    })
+    )
+}
+
+/// `CAST($first AS T[]), …`, one per type, numbered on from `first`.
+fn array_casts(types: &[ColumnType], first: usize) -> String {
+    let casts: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| format!("CAST(${} AS {}[])", first + i, pg_type(*ty)))
+        .collect();
+    casts.join(", ")
 }
 
 /// A column of a bulk write: one value per row, or one value shared by every row.
@@ -87,9 +103,10 @@ pub(crate) fn unnest<B: Borrow<Bind>, R: IntoIterator<Item = B>>(
 pub(crate) enum Column {
     /// Each row has its own value, of this type: an array parameter.
     Each(ColumnType),
-    /// Every row has this value, of this type: one scalar parameter. The organisation, adapter, entity, run
-    /// and clock of a page's links and edges are the same for all its rows, and PostgreSQL
-    /// parses an array's elements one by one (about a third of a µs each).
+    /// Every row has this value, of this type: one scalar parameter. The organisation,
+    /// adapter, entity, run and clock of a page's links and edges are the same for all its
+    /// rows, and PostgreSQL parses an array's elements one by one (about a third of a µs
+    /// each).
     Same(ColumnType, Bind),
 }
 
@@ -107,11 +124,11 @@ pub(crate) fn unnest_shared<B: Borrow<Bind>, R: IntoIterator<Item = B>>(
             Column::Same(..) => None,
         })
         .collect();
-    let arrays = unnest(&each, rows)?;
+    let arrays = array_literals(each.len(), rows)?;
     let shared = columns.len() - each.len();
     let (mut scalar, mut array) = (0, 0);
     let mut selected = Vec::with_capacity(columns.len());
-    let mut binds = Vec::with_capacity(shared + arrays.binds.len());
+    let mut binds = Vec::with_capacity(columns.len());
     for c in columns {
         match c {
             Column::Same(ty, v) => {
@@ -126,17 +143,12 @@ pub(crate) fn unnest_shared<B: Borrow<Bind>, R: IntoIterator<Item = B>>(
         }
     }
     let names: Vec<String> = (1..=each.len()).map(|i| format!("c{i}")).collect();
-    let from: Vec<String> = each
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| format!("CAST(${} AS {}[])", shared + i + 1, pg_type(*ty)))
-        .collect();
-    binds.extend(arrays.binds);
+    binds.extend(arrays);
     Some(Batch {
         sql: format!(
             "SELECT {} FROM UNNEST({}) AS u({})",
             selected.join(", "),
-            from.join(", "),
+            array_casts(&each, shared + 1),
             names.join(", ")
         ),
         binds,
