@@ -34,13 +34,16 @@ const MIN_ROWS: f64 = 1_000.0;
 /// server's target again.
 const STATISTICS_TARGET: u32 = 10;
 
-/// The statement that analyzes `table` at [`STATISTICS_TARGET`]: a transaction of its own,
-/// so that the target applies to this analysis only.
-fn analyze(table: &str) -> String {
-    format!(
-        "BEGIN; SET LOCAL default_statistics_target = {STATISTICS_TARGET}; \
-         ANALYZE \"{table}\"; COMMIT"
-    )
+/// Analyzes `table` at [`STATISTICS_TARGET`], in a transaction of its own so that the target
+/// applies to this analysis only (and a failed one is rolled back, not left open on a pooled
+/// connection).
+async fn analyze(pool: &sqlx::AnyPool, table: &str) -> Result<(), sqlx::Error> {
+    let begin = format!("BEGIN; SET LOCAL default_statistics_target = {STATISTICS_TARGET}");
+    let mut tx = pool.begin_with(sql(begin)).await?;
+    sqlx::raw_sql(sql(format!("ANALYZE \"{table}\"")))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
 }
 
 /// Rows written per table since its last analysis, and the analyses under way.
@@ -109,7 +112,7 @@ impl Store {
             let (pool, table) = (self.pool.clone(), table.to_owned());
             let task = tokio::spawn(async move {
                 let started = std::time::Instant::now();
-                match sqlx::raw_sql(sql(analyze(&table))).execute(&pool).await {
+                match analyze(&pool, &table).await {
                     Ok(_) => tracing::debug!(table, elapsed = ?started.elapsed(), "analyzed"),
                     Err(e) => tracing::warn!(table, error = %e, "could not analyze the table"),
                 }
@@ -165,6 +168,33 @@ mod tests {
             !g.note("other", 1_000_000),
             "tables the store did not find are left alone"
         );
+    }
+
+    /// A failed analysis leaves its connection usable, at the server's own target.
+    #[tokio::test]
+    async fn a_failed_analysis_leaves_no_transaction_open() {
+        let url = std::env::var("TRIBUTARY_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test: {e}"));
+        let err = analyze(&pool, "no_such_table").await.unwrap_err();
+        assert!(err.to_string().contains("no_such_table"), "{err}");
+        let kept: bool = sqlx::query_scalar(
+            "SELECT setting = reset_val FROM pg_settings \
+             WHERE name = 'default_statistics_target'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("the one pooled connection still answers");
+        assert!(kept);
+        analyze(&pool, "pg_class")
+            .await
+            .expect("an existing table is analyzed");
+        pool.close().await;
     }
 
     #[test]
