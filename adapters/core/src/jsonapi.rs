@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::entity::Entity;
 
+mod bulk;
+
 /// `links` of a document or resource: `self`, `next`, `prev`, `html`, …
 pub type Links = Map<String, Value>;
 
@@ -88,10 +90,14 @@ pub struct RawResource {
     /// The remote identifier.
     pub id: String,
     /// Attributes, verbatim.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bulk::map")]
     pub attributes: Map<String, Value>,
     /// Relationships, verbatim.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Map::is_empty",
+        deserialize_with = "bulk::map"
+    )]
     pub relationships: Map<String, Value>,
     /// Links, verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
