@@ -113,12 +113,12 @@ async fn assert_statistics_keep_up(store: &tributary_engine::Store) {
     // statistics target did not outlive them.
     let distinct: f32 = sqlx::query_scalar(
         "SELECT n_distinct FROM pg_stats WHERE tablename = 'external_links' \
-         AND attname = 'external_id'",
+         AND attname = 'canonical_id'",
     )
     .fetch_one(store.pool())
     .await
     .unwrap();
-    assert_eq!(distinct, -1.0, "external_id's statistics say ids repeat");
+    assert_eq!(distinct, -1.0, "canonical_id's statistics say ids repeat");
     let kept: bool = sqlx::query_scalar(
         "SELECT bool_and(setting = reset_val) FROM pg_settings \
          WHERE name = 'default_statistics_target'",

@@ -107,6 +107,104 @@ async fn postgres_upgrade_keeps_every_relationship_and_stores_owners_once() {
     upgrade_keeps_every_relationship_and_stores_owners_once("postgres").await;
 }
 
+/// A database at migration 3 (links keyed by organisation, adapter, entity and remote id)
+/// holding two links and two runs of a nested list with a parent cursor, one unfinished.
+async fn version_three(db: &TestDb, kind: &str) {
+    let url = any_url(db, kind);
+    let first_three: Vec<Migration> = migrations(dialect(kind))[..3]
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                (*description).into(),
+                MigrationType::Simple,
+                sqlx::SqlStr::from_static(sql),
+                false,
+            )
+        })
+        .collect();
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    Migrator::with_migrations(first_three)
+        .run(&mut conn)
+        .await
+        .unwrap();
+    let rows = [
+        "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
+         canonical_entity, content_hash, first_seen_ms, last_seen_ms) \
+         VALUES ('o', 'pco', 'Group', '7', 'group_x_07', 'group', 'h7', 1, 2)",
+        "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
+         canonical_entity, content_hash, first_seen_ms, last_seen_ms) \
+         VALUES ('o', 'pco', 'Group', '10', 'group_x_10', 'group', 'h10', 1, 2)",
+        "INSERT INTO entity_runs (id, run_id, org_id, adapter, entity, level, state, \
+         cursor_parent, next_offset, updated_ms) \
+         VALUES ('r1', 'run1', 'o', 'pco', 'GroupMembership', 1, 'running', '10', 25, 1)",
+        "INSERT INTO entity_runs (id, run_id, org_id, adapter, entity, level, state, \
+         cursor_parent, next_offset, updated_ms) \
+         VALUES ('r0', 'run0', 'o', 'pco', 'GroupMembership', 1, 'done', '7', NULL, 1)",
+    ];
+    for q in rows {
+        sqlx::query(q).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+}
+
+/// Migration 4 keys links by canonical id: every link survives, and an unfinished walk over
+/// parents (whose order changes with the key) restarts from its first parent.
+async fn links_move_to_their_canonical_key(kind: &str) {
+    let db = TestDb::of(kind).await;
+    version_three(&db, kind).await;
+    let store = db.store().await;
+    assert_eq!(
+        catalog(&db, kind).await,
+        spec_catalog(kind).await,
+        "the upgraded database has the spec's schema"
+    );
+    let links = store.links("o").await.unwrap();
+    let link = |e: &str, c: &str| {
+        (
+            "pco".to_owned(),
+            "Group".to_owned(),
+            e.to_owned(),
+            c.to_owned(),
+        )
+    };
+    assert_eq!(
+        links,
+        vec![link("10", "group_x_10"), link("7", "group_x_07")]
+    );
+    store.close().await;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&any_url(&db, kind))
+        .await
+        .unwrap();
+    let runs: Vec<(String, Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT id, cursor_parent, next_offset FROM entity_runs ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(
+        runs,
+        vec![
+            ("r0".to_owned(), Some("7".to_owned()), None),
+            ("r1".to_owned(), None, None),
+        ],
+        "the finished run keeps its cursor, the unfinished one starts over"
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_links_move_to_their_canonical_key() {
+    links_move_to_their_canonical_key("sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_links_move_to_their_canonical_key() {
+    links_move_to_their_canonical_key("postgres").await;
+}
+
 /// Every table column, index, constraint and view of the database at `url`, one line each
 /// (sqlx's own bookkeeping table left out).
 async fn describe(url: &str, kind: &str) -> BTreeSet<String> {
@@ -216,6 +314,7 @@ fn released_migrations_never_change() {
                 "9f1af2137641e617e5e2c777c637da9d4071116496a67ea19c4e7cde706f94b4",
                 "2a77b3a2ce6f349f44184a9a236390b739803338eb588539572442a7c1ea7a37",
                 "f0f7f7f433267c001e7840fe6546bfbc88cdcbd387a166edc52fd4d100f95776",
+                "0ed24050cc07603bdc0f708b040d2fe71c6668a8607b2e978140935b5ce72c33",
             ],
         ),
         (
@@ -224,6 +323,7 @@ fn released_migrations_never_change() {
                 "72613b72338b55505719a607d6bfd19e81839effed601d8412d5535decccb4e4",
                 "2a77b3a2ce6f349f44184a9a236390b739803338eb588539572442a7c1ea7a37",
                 "79045ad0bf1343618d55066aebbda5d917bb50ff861ca6f0f2e6718baa040aab",
+                "ab12efdbea9c05dbcfecaf66badb9a2470b0409848168c100b4fcf8b0ddac54a",
             ],
         ),
     ];

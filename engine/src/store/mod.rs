@@ -351,7 +351,7 @@ pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static st
             ))
         };
     }
-    const SQLITE: [(i64, &str, &str); 3] = [
+    const SQLITE: [(i64, &str, &str); 4] = [
         (
             1,
             "canonical model",
@@ -363,8 +363,13 @@ pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static st
             file!("sqlite", "0002_owners_stored_once.sql"),
         ),
         (3, "leaner keys", file!("sqlite", "0003_leaner_keys.sql")),
+        (
+            4,
+            "links by canonical id",
+            file!("sqlite", "0004_links_by_canonical_id.sql"),
+        ),
     ];
-    const POSTGRES: [(i64, &str, &str); 3] = [
+    const POSTGRES: [(i64, &str, &str); 4] = [
         (
             1,
             "canonical model",
@@ -376,6 +381,11 @@ pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static st
             file!("postgres", "0002_owners_stored_once.sql"),
         ),
         (3, "leaner keys", file!("postgres", "0003_leaner_keys.sql")),
+        (
+            4,
+            "links by canonical id",
+            file!("postgres", "0004_links_by_canonical_id.sql"),
+        ),
     ];
     match dialect {
         Dialect::Sqlite => &SQLITE,

@@ -77,10 +77,9 @@ pub(super) fn link_insert(rows: &str) -> String {
     )
 }
 
-/// What [`link_upsert`] does with a link stored already: takes the new values, keeps the
-/// first-seen time.
-pub(super) const LINK_ON_CONFLICT: &str = " ON CONFLICT (org_id, adapter, entity, external_id) \
-     DO UPDATE SET canonical_id = excluded.canonical_id, \
+/// What [`link_upsert`] does with a link stored already (the key is the canonical id, which
+/// names the remote record): takes the new values, keeps the first-seen time.
+pub(super) const LINK_ON_CONFLICT: &str = " ON CONFLICT (canonical_id) DO UPDATE SET \
      canonical_entity = excluded.canonical_entity, content_hash = excluded.content_hash, \
      remote_updated_at = excluded.remote_updated_at, \
      last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id";

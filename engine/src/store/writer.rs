@@ -303,16 +303,14 @@ fn write_records(
 ) -> Result<PageCounts, StoreError> {
     let (records, mut counts) = dedupe(page_records);
     let (changed, stale_edges) = {
-        let mut known = tx.prepare_cached(
-            "SELECT content_hash FROM external_links WHERE org_id = ?1 AND adapter = ?2 \
-             AND entity = ?3 AND external_id = ?4",
-        )?;
+        // The canonical id names the remote record (organisation, adapter, entity, id).
+        let mut known =
+            tx.prepare_cached("SELECT content_hash FROM external_links WHERE canonical_id = ?1")?;
         classify(&records, &mut counts, |r| {
             known
-                .query_row(
-                    params![fence.org_id, fence.adapter, entity, r.external_id],
-                    |row| Ok(row.get_ref(0)?.as_str()? == r.content_hash),
-                )
+                .query_row(params![r.canonical_id], |row| {
+                    Ok(row.get_ref(0)?.as_str()? == r.content_hash)
+                })
                 .optional()
         })?
     };

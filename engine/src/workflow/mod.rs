@@ -16,7 +16,9 @@ use tributary_core::{Client, EndpointKind, EntityDef, Manifest, Query, RawPage};
 
 use batch::{gather, merge};
 pub use plan::{SideLoad, Source};
-pub use transform::{Context, canonical_id, coerce, normalize_instant, prepare, table_of};
+pub use transform::{
+    Context, canonical_id, canonical_id_bounds, coerce, normalize_instant, prepare, table_of,
+};
 
 use crate::error::EngineError;
 use crate::lease::Fence;
@@ -148,7 +150,8 @@ impl EntityWorkflow<'_> {
             self.pages(fence, &cx, path, Some(p.clone()), o, false)
                 .await?;
         }
-        // Parents in id order, a chunk at a time: memory stays flat however many there are.
+        // Parents in canonical id order, a chunk at a time: memory stays flat however many
+        // there are.
         let mut after = cp.cursor_parent.clone();
         loop {
             let parents = self.parents(fence, parent, after.as_deref()).await?;
@@ -230,20 +233,29 @@ impl EntityWorkflow<'_> {
         }
     }
 
-    /// The next chunk of parent external ids after `after`, in a stable order.
+    /// The next chunk of parent external ids after `after`, in canonical id order (the key
+    /// of `external_links`: the parent entity's ids are one range of it).
     async fn parents(
         &self,
         fence: &Fence,
         parent: &str,
         after: Option<&str>,
     ) -> Result<Vec<String>, EngineError> {
-        let q = "SELECT external_id FROM external_links WHERE org_id = $1 AND adapter = $2 \
-                 AND entity = $3 AND external_id > $4 ORDER BY external_id LIMIT 1000";
+        // An entity without a canonical table has no links to walk.
+        let Some(table) = table_of(self.manifest, parent) else {
+            return Ok(Vec::new());
+        };
+        let adapter = self.manifest.adapter;
+        let (low, high) = canonical_id_bounds(table.prefix, &fence.org_id, adapter, parent);
+        let from = match after {
+            Some(id) => canonical_id(table.prefix, &fence.org_id, adapter, parent, id),
+            None => low,
+        };
+        let q = "SELECT external_id FROM external_links WHERE canonical_id > $1 \
+                 AND canonical_id < $2 ORDER BY canonical_id LIMIT 1000";
         let rows = sqlx::query(sql(q.to_owned()))
-            .bind(fence.org_id.clone())
-            .bind(fence.adapter.clone())
-            .bind(parent.to_owned())
-            .bind(after.unwrap_or("").to_owned())
+            .bind(from)
+            .bind(high)
             .fetch_all(self.store.pool())
             .await?;
         rows.iter()

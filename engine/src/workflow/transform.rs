@@ -56,6 +56,23 @@ pub fn canonical_id(
     id
 }
 
+/// Bounds that every [`canonical_id`] of (`prefix`, `org`, `adapter`, `entity`) lies strictly
+/// between, in byte order: each is `<prefix>_<namespace>` followed by `_`, `.` or `-`, all
+/// below `~`. The nested lists' walk over an entity's parents reads this range of
+/// `external_links`' key.
+pub fn canonical_id_bounds(
+    prefix: &str,
+    org: &str,
+    adapter: &str,
+    entity: &str,
+) -> (String, String) {
+    let namespace = namespace(org, adapter, entity);
+    let namespace = std::str::from_utf8(&namespace).expect("hex digits");
+    let low = format!("{prefix}_{namespace}");
+    let high = format!("{low}~");
+    (low, high)
+}
+
 /// The first 12 hex digits of SHA-256 over (organisation, adapter, entity).
 fn namespace_of(org: &str, adapter: &str, entity: &str) -> [u8; 12] {
     let mut h = Sha256::new();
@@ -380,7 +397,10 @@ fn content_bytes(out: &mut Vec<u8>, values: &[Bind], edges: &[(String, String)])
 
 #[cfg(test)]
 mod tests {
-    use super::{canonical_id, coerce, hash_content, namespace, namespace_of, normalize_instant};
+    use super::{
+        canonical_id, canonical_id_bounds, coerce, hash_content, namespace, namespace_of,
+        normalize_instant,
+    };
     use crate::canonical::ColumnType;
     use crate::store::Bind;
     use sha2::Digest;
@@ -432,6 +452,39 @@ mod tests {
         // The reused buffer starts afresh for every record.
         assert_eq!(hash_content(&values, &edges), expected);
         assert_ne!(hash_content(&values[..1], &[]), expected);
+    }
+
+    /// The parent walk reads one entity's links as the range between these bounds: every
+    /// form of id (padded number, readable, hashed) falls inside, another entity's,
+    /// organisation's or table's ids outside.
+    #[test]
+    fn an_entitys_canonical_ids_lie_between_its_bounds() {
+        let (low, high) = canonical_id_bounds("group", "org", "pco", "Group");
+        let inside = [
+            "0",
+            "7",
+            "10",
+            "99999999999999999999",
+            "abc",
+            "007",
+            "a b",
+            "x/y",
+            "é",
+        ];
+        for id in inside {
+            let c = canonical_id("group", "org", "pco", "Group", id);
+            assert!(low < c && c < high, "{id:?}: {c} not in ({low}, {high})");
+        }
+        let outside = [
+            canonical_id("group", "org", "pco", "GroupType", "7"),
+            canonical_id("group", "other", "pco", "Group", "7"),
+            canonical_id("groups", "org", "pco", "Group", "7"),
+            canonical_id("grou", "org", "pco", "Group", "7"),
+            canonical_id("group_membership", "org", "pco", "Group", "7"),
+        ];
+        for c in outside {
+            assert!(!(low < c && c < high), "{c} is in ({low}, {high})");
+        }
     }
 
     #[test]
