@@ -257,36 +257,46 @@ fn build(
             &r.external_id,
         ))
     };
-    let mut fields = record.fields;
     let mut custom: Map<String, Value> = record.custom_fields;
-    // Fields the table has no column for are kept, in custom_fields.
-    let own = |k: &str| {
-        COMMON_COLUMNS
-            .iter()
-            .chain(cx.table.fields)
-            .any(|c| c.name == k)
-    };
-    // Empty (no allocation) unless a mapping names a field the table lacks.
-    let extra: Vec<String> = fields.keys().filter(|k| !own(k)).cloned().collect();
-    for k in extra {
-        if let Some(v) = fields.remove(&k) {
-            custom.insert(k, v);
+    // Each mapped value goes to its column's slot, in one pass over the map (it was removed
+    // from the map column by column, 2 % of a sync's instructions); fields the table has no
+    // column for are kept, in custom_fields.
+    let columns = || COMMON_COLUMNS.iter().chain(cx.table.fields);
+    let mut slots: Vec<Option<Value>> = columns().map(|_| None).collect();
+    for (k, v) in record.fields {
+        match columns().position(|c| c.name == k) {
+            Some(i) => slots[i] = Some(v),
+            None => {
+                custom.insert(k, v);
+            }
         }
     }
-    let take_instant = |name: &str, fields: &Map<String, Value>, custom: &Map<String, Value>| {
-        fields
-            .get(name)
-            .or_else(|| custom.get(name))
+    let slot = |slots: &[Option<Value>], name: &str| -> Option<usize> {
+        columns()
+            .position(|c| c.name == name)
+            .filter(|&i| slots[i].is_some())
+    };
+    let field = |slots: &'_ [Option<Value>], name: &str| -> Option<Value> {
+        slot(slots, name).and_then(|i| slots[i].clone())
+    };
+    let take_instant = |name: &str, slots: &[Option<Value>], custom: &Map<String, Value>| match slot(
+        slots, name,
+    ) {
+        Some(i) => slots[i]
+            .as_ref()
             .and_then(Value::as_str)
-            .and_then(normalize_instant)
+            .and_then(normalize_instant),
+        None => custom
+            .get(name)
+            .and_then(Value::as_str)
+            .and_then(normalize_instant),
     };
     let remote_updated = record
         .remote_updated_at
         .as_deref()
         .and_then(normalize_instant);
-    let updated_at =
-        take_instant("updated_at", &fields, &custom).or_else(|| remote_updated.clone());
-    let created_at = take_instant("created_at", &fields, &custom).or_else(|| updated_at.clone());
+    let updated_at = take_instant("updated_at", &slots, &custom).or_else(|| remote_updated.clone());
+    let created_at = take_instant("created_at", &slots, &custom).or_else(|| updated_at.clone());
     let epoch = || "1970-01-01T00:00:00Z".to_owned();
     let owner_id = record.owner.as_ref().and_then(target_id);
     // The owner is the row's `owner_id`, not also an edge (see the `relationships` view).
@@ -297,16 +307,16 @@ fn build(
         .collect();
     edges.sort();
     edges.dedup();
-    let status = match fields.get("status") {
+    let status = match field(&slots, "status") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_lowercase(),
         _ => "active".to_owned(),
     };
-    let tags = match fields.get("tags") {
+    let tags = match field(&slots, "tags") {
         Some(v @ Value::Array(_)) => v.to_string(),
         _ => "[]".to_owned(),
     };
-    let mut values = Vec::with_capacity(COMMON_COLUMNS.len() + cx.table.fields.len());
-    for c in COMMON_COLUMNS {
+    let mut values = Vec::with_capacity(slots.len());
+    for (c, value) in columns().zip(slots) {
         values.push(match c.name {
             "id" => Bind::Text(id.clone()),
             "org_id" => Bind::Text(cx.org.to_owned()),
@@ -320,16 +330,9 @@ fn build(
             "custom_fields" => Bind::Text(
                 serde_json::to_string(&custom).map_err(|e| format!("custom fields: {e}"))?,
             ),
-            other => coerce_owned(other, c.ty, fields.remove(other).unwrap_or(Value::Null))?,
+            // The mapped values are not needed after this: move them into the row.
+            name => coerce_owned(name, c.ty, value.unwrap_or(Value::Null))?,
         });
-    }
-    // The mapped values are not needed after this: move them into the row.
-    for c in cx.table.fields {
-        values.push(coerce_owned(
-            c.name,
-            c.ty,
-            fields.remove(c.name).unwrap_or(Value::Null),
-        )?);
     }
     let content_hash = hash_content(&values, &edges);
     Ok(PreparedRecord {
@@ -452,6 +455,58 @@ mod tests {
         // The reused buffer starts afresh for every record.
         assert_eq!(hash_content(&values, &edges), expected);
         assert_ne!(hash_content(&values[..1], &[]), expected);
+    }
+
+    /// Mapped values land in their columns, a mapped field the table lacks in custom_fields,
+    /// status and tags are normalised, and an instant comes from the mapped field, else from
+    /// custom_fields, else from the remote modification time.
+    #[test]
+    fn build_places_each_value() {
+        use serde_json::{Value, json};
+        let manifest = &tributary_pco::MANIFEST;
+        let entity = manifest.entity("Address").unwrap();
+        let table = super::table_of(manifest, "Address").unwrap();
+        let cx = super::Context {
+            manifest,
+            entity,
+            table,
+            org: "o",
+        };
+        let map = |v: Value| v.as_object().unwrap().clone();
+        let record = tributary_core::CanonicalRecord {
+            entity: "address",
+            external_id: "7".into(),
+            fields: map(json!({
+                "city": "Springfield", "no_such_column": 3, "status": " Inactive ",
+                "tags": ["a"], "postal_code": null, "id": "ignored"
+            })),
+            custom_fields: map(json!({"created_at": "2024-01-02T03:04:05+01:00", "x": true})),
+            owner: None,
+            edges: Vec::new(),
+            remote_updated_at: Some("2024-02-03T04:05:06Z".into()),
+        };
+        let built = super::build(&cx, record).unwrap();
+        let value = |name: &str| {
+            let i = crate::canonical::COMMON_COLUMNS
+                .iter()
+                .chain(table.fields)
+                .position(|c| c.name == name)
+                .unwrap();
+            built.values[i].clone()
+        };
+        let text = |s: &str| Bind::Text(s.to_owned());
+        assert_eq!(value("city"), text("Springfield"));
+        assert_eq!(value("postal_code"), Bind::Null(ColumnType::Text));
+        assert_eq!(value("status"), text("inactive"));
+        assert_eq!(value("tags"), text(r#"["a"]"#));
+        assert_eq!(value("created_at"), text("2024-01-02T02:04:05Z"));
+        assert_eq!(value("updated_at"), text("2024-02-03T04:05:06Z"));
+        assert_eq!(
+            value("custom_fields"),
+            text(r#"{"created_at":"2024-01-02T03:04:05+01:00","no_such_column":3,"x":true}"#)
+        );
+        assert_eq!(value("id"), text(&built.canonical_id));
+        assert_eq!(value("org_id"), text("o"));
     }
 
     /// The parent walk reads one entity's links as the range between these bounds: every
