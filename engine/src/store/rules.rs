@@ -2,7 +2,7 @@
 //! updated / unchanged, which edges go, and the text of the statements. PostgreSQL's path
 //! ([`super::page`]) and SQLite's writer thread ([`super::writer`]) both follow these.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::Dialect;
 use super::page::{PageCounts, PreparedRecord};
@@ -122,6 +122,16 @@ pub(super) fn distinct_edges<'r>(
 /// records fetched however pages are grouped.
 pub(super) fn dedupe(page_records: Vec<PreparedRecord>) -> (Vec<PreparedRecord>, PageCounts) {
     let mut counts = PageCounts::default();
+    // Most writes repeat nothing: tell without copying an id.
+    let unique = {
+        let mut seen: HashSet<&str> = HashSet::with_capacity(page_records.len());
+        page_records
+            .iter()
+            .all(|r| seen.insert(r.external_id.as_str()))
+    };
+    if unique {
+        return (page_records, counts);
+    }
     let mut records: Vec<PreparedRecord> = Vec::with_capacity(page_records.len());
     let mut index: HashMap<String, usize> = HashMap::new();
     for r in page_records {
@@ -169,4 +179,49 @@ pub(super) fn classify<'r, E>(
         changed.push(r);
     }
     Ok((changed, stale_edges))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, hash: &str) -> PreparedRecord {
+        PreparedRecord {
+            external_id: id.to_owned(),
+            canonical_id: format!("person_{id}"),
+            table: crate::canonical::entity("person").unwrap(),
+            values: Vec::new(),
+            edges: Vec::new(),
+            content_hash: hash.to_owned(),
+            remote_updated_at: None,
+        }
+    }
+
+    /// A repeat keeps its first place and its last copy, and counts as the next page would
+    /// have counted it; a write without repeats passes through unchanged.
+    #[test]
+    fn repeats_keep_the_last_copy_and_count() {
+        let page = vec![
+            record("a", "1"),
+            record("b", "1"),
+            record("a", "2"),
+            record("c", "1"),
+            record("b", "1"),
+        ];
+        let (records, counts) = dedupe(page);
+        let got: Vec<(&str, &str)> = records
+            .iter()
+            .map(|r| (r.external_id.as_str(), r.content_hash.as_str()))
+            .collect();
+        assert_eq!(got, [("a", "2"), ("b", "1"), ("c", "1")]);
+        assert_eq!(
+            (counts.updated, counts.unchanged, counts.created),
+            (1, 1, 0)
+        );
+
+        let page = vec![record("x", "1"), record("y", "2")];
+        let (records, counts) = dedupe(page.clone());
+        assert_eq!(records, page);
+        assert_eq!(counts, PageCounts::default());
+    }
 }
