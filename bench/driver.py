@@ -135,7 +135,9 @@ def timed(label, cmd, ok_codes=(0,)):
     out = tempfile.NamedTemporaryFile(prefix="bench-time-", delete=False)
     out.close()
     full = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", out.name, *cmd]
-    COMMANDS.append((label, " ".join(shlex.quote(c) for c in cmd)))
+    line = " ".join(shlex.quote(c) for c in cmd)
+    if all(line != c for _, c in COMMANDS):  # a repeat lists its command once
+        COMMANDS.append((label.split(" [")[0], line))
     log(f"{label}: {' '.join(shlex.quote(c) for c in cmd)}")
     p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with open(out.name) as f:
@@ -162,6 +164,13 @@ def sql_count(db, query):
     if r.returncode != 0:
         raise RuntimeError(f"count failed on {db} ({query}): {r.stderr.strip()}")
     return int(r.stdout.strip() or 0)
+
+
+def median_run(ms):
+    """The median of a row's runs by wall time (the lower middle of an even count), or None."""
+    if not ms:
+        return None
+    return sorted(ms, key=lambda m: m["wall"])[(len(ms) - 1) // 2]
 
 
 def fresh_pg(name):
@@ -351,6 +360,8 @@ def main():
     ap.add_argument("--dlt-python", default="")
     ap.add_argument("--dlt-script", default=os.path.join(os.path.dirname(__file__), "dlt", "pco_dlt.py"))
     ap.add_argument("--dlt-install-seconds", default="")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of each headline row (t4sqlite, t4pg, dlt4), interleaved; the median by wall is reported")
     ap.add_argument("--out", required=True)
     ap.add_argument("--invocation", default="bench/run.sh")
     ap.add_argument("--workdir", default=tempfile.gettempdir())
@@ -378,24 +389,35 @@ def main():
         sims.append(sim)
         truth = sim.admin("counts")
         log(f"simulator {sim.url}: {a.people} people, ground truth {dict((e, truth.get(e)) for e in BENCH)}")
-        if "t4sqlite" in only:
-            db = sqlite_of("t4")
-            remove_sqlite(db)
-            t4_sqlite = run_tributary(a, sim, db, "tributary (4 entities) → SQLite", BENCH_SELECTION)
-            check_counts("tributary (4 entities) → SQLite", t4_sqlite, truth)
-            remove_sqlite(db)
-        if "t4pg" in only:
-            name = f"bench_trib_{run_id}"
-            pg_dbs.append(name)
-            t4_pg = run_tributary(a, sim, fresh_pg(name), "tributary (4 entities) → PostgreSQL", BENCH_SELECTION)
-            check_counts("tributary (4 entities) → PostgreSQL", t4_pg, truth)
-            drop_pg(name)
-        if a.dlt_python and "dlt4" in only:
-            name = f"bench_dlt_{run_id}"
-            pg_dbs.append(name)
-            d4 = run_dlt(a, sim, fresh_pg(name), "dlt (4 lists) → PostgreSQL")
-            check_counts("dlt (4 lists) → PostgreSQL", d4, truth)
-            drop_pg(name)
+        # The headline rows, interleaved (SQLite, PostgreSQL, dlt, then again) so that a burst
+        # of load on the shared machine falls on one repetition, not on one tool; each row then
+        # reports its median run by wall time.
+        runs = {"t4sqlite": [], "t4pg": [], "dlt4": []}
+        for rep in range(max(1, a.repeat)):
+            tag = f" [{rep + 1}/{a.repeat}]" if a.repeat > 1 else ""
+            if "t4sqlite" in only:
+                db = sqlite_of("t4")
+                remove_sqlite(db)
+                m = run_tributary(a, sim, db, "tributary (4 entities) → SQLite" + tag, BENCH_SELECTION)
+                check_counts("tributary (4 entities) → SQLite" + tag, m, truth)
+                remove_sqlite(db)
+                runs["t4sqlite"].append(m)
+            if "t4pg" in only:
+                name = f"bench_trib_{run_id}"
+                pg_dbs.append(name)
+                m = run_tributary(a, sim, fresh_pg(name), "tributary (4 entities) → PostgreSQL" + tag,
+                                  BENCH_SELECTION)
+                check_counts("tributary (4 entities) → PostgreSQL" + tag, m, truth)
+                drop_pg(name)
+                runs["t4pg"].append(m)
+            if a.dlt_python and "dlt4" in only:
+                name = f"bench_dlt_{run_id}"
+                pg_dbs.append(name)
+                m = run_dlt(a, sim, fresh_pg(name), "dlt (4 lists) → PostgreSQL" + tag)
+                check_counts("dlt (4 lists) → PostgreSQL" + tag, m, truth)
+                drop_pg(name)
+                runs["dlt4"].append(m)
+        t4_sqlite, t4_pg, d4 = (median_run(runs[k]) for k in ("t4sqlite", "t4pg", "dlt4"))
         if "tall" in only:
             db = sqlite_of("all")
             remove_sqlite(db)
@@ -482,9 +504,11 @@ def main():
                         f"every entity of that build ({len(t_before['entities'])})"))
     out.append("")
 
+    runs_of = (f"medians of {a.repeat} interleaved runs, one harness run" if a.repeat > 1 else "one run")
+
     def ratios(tname, t, d):
         rt, rd = t["records"] / t["wall"], d["records"] / d["wall"]
-        return [f"**{tname} / dlt → PostgreSQL — same entities, same records (one run)**", "",
+        return [f"**{tname} / dlt → PostgreSQL — same entities, same records ({runs_of})**", "",
                 f"| measure | {tname} | dlt → PostgreSQL | Tributary/dlt | target |", "| --- | ---: | ---: | ---: | --- |",
                 f"| wall s | {fmt(t['wall'], 2)} | {fmt(d['wall'], 2)} | {fmt(ratio(t['wall'], d['wall']), 3)} | |",
                 f"| throughput, records/s (= dlt wall ÷ Tributary wall) | {fmt(rt, 0)} | {fmt(rd, 0)} | {fmt(ratio(rt, rd), 2)} | ≥ 10 |",
@@ -495,6 +519,17 @@ def main():
     for t, tname in ((t4_sqlite, "Tributary → SQLite"), (t4_pg, "Tributary → PostgreSQL")):
         if t and d4:
             out += ratios(tname, t, d4)
+    if a.repeat > 1 and any(runs.values()):
+        walls = "; ".join(f"{n} {', '.join(fmt(m['wall'], 2) for m in runs[k])} s"
+                          for k, n in (("t4sqlite", "Tributary → SQLite"), ("t4pg", "Tributary → PostgreSQL"),
+                                       ("dlt4", "dlt → PostgreSQL")) if runs[k])
+        per = "; ".join(f"{n} {', '.join(fmt(ratio(d['wall'], t['wall']), 2) for t, d in zip(runs[k], runs['dlt4']))}"
+                        for k, n in (("t4sqlite", "SQLite"), ("t4pg", "PostgreSQL")) if runs[k] and runs["dlt4"])
+        out += [f"**Repeats:** Tributary → SQLite, Tributary → PostgreSQL and dlt each ran {a.repeat} times, "
+                f"interleaved, against the same simulator; each of their rows above is its median run by wall "
+                f"time. Walls, in order: {walls}."
+                + (f" Throughput ratio per repetition (dlt wall ÷ Tributary wall of the same repetition): {per}."
+                   if per else ""), ""]
     if not a.dlt_python:
         out += ["dlt peer: not run (`--no-dlt`).", ""]
     bench_min = minimal_plan(truth, BENCH)

@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [--people N] [--quick] [--smoke] [--no-dlt] [--scale 10000,100000[,1000000]]
 #                [--rl-people N] [--rl-all-people N] [--rl-period S] [--only ROWS]
-#                [--before DIR [--before-label L]] [--out FILE]
+#                [--before DIR [--before-label L]] [--repeat N] [--out FILE]
 #
 #   (default)  50,000 people; rate-limit rows (100 requests / 20 s) for the 4 entities at 50,000
 #              people and the whole sync at 500; scaling at 10k and 100k people; writes
@@ -16,6 +16,8 @@
 #   --no-dlt   skip the dlt peer (and its pip install).
 #   --only     rows: t4sqlite,t4pg,dlt4,tall,before,rl4,rlall,scale,gen (default: all; gen runs
 #              debug cargo builds in CARGO_TARGET_DIR and touches two spec files).
+#   --repeat N runs of each headline row (Tributary → SQLite, → PostgreSQL, dlt), interleaved;
+#              each row reports its median run by wall (default 3; --smoke 2, --quick 1).
 #   --before DIR  also run the whole sync of DIR/tributary (an older build) on the headline
 #              simulator, for a before/after table measured in the same run.
 #   BENCH_NO_BUILD=1 [BENCH_BIN_DIR=dir]: skip the cargo build, use existing binaries.
@@ -31,7 +33,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 case "$CARGO_TARGET_DIR" in /*) ;; *) CARGO_TARGET_DIR="$repo/$CARGO_TARGET_DIR" ;; esac
 
 mode=full people=50000 rl_people="" rl_all_people=500 rl_period=20 scale="10000,100000" dlt=1 out="" only=""
-before="" before_label="before"
+before="" before_label="before" repeat=""
 invocation="bench/run.sh${*:+ $*}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -46,12 +48,14 @@ while [[ $# -gt 0 ]]; do
     --before-label) before_label="$2"; shift 2 ;;
     --rl-period) rl_period="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 rl_people="${rl_people:-$people}"   # the 4-entity rate-limit row runs at the headline size
+case "$mode" in smoke) repeat="${repeat:-2}" ;; quick) repeat="${repeat:-1}" ;; *) repeat="${repeat:-3}" ;; esac
 if [[ -z "$out" ]]; then
   if [[ $mode == smoke ]]; then out="$CARGO_TARGET_DIR/bench-smoke.md"; else out="$repo/BENCHMARKS.md"; fi
 fi
@@ -95,7 +99,7 @@ trap 'rm -rf "$work"' EXIT
 rc=0
 python3 "$here/driver.py" --mode "$mode" --people "$people" --rl-people "$rl_people" \
   --rl-all-people "$rl_all_people" --rl-period "$rl_period" --scale "$scale" --out "$out" --workdir "$work" \
-  --tributary "$bin/tributary" --sim "$bin/pco-sim" \
+  --tributary "$bin/tributary" --sim "$bin/pco-sim" --repeat "$repeat" \
   --invocation "$invocation" "${only_args[@]}" "${dlt_args[@]}" || rc=$?
 echo "bench: $mode run finished in $(( $(date +%s) - started )) s (exit $rc); results in $out" >&2
 if [[ $mode == smoke ]]; then
@@ -106,7 +110,8 @@ if [[ $mode == smoke ]]; then
     grep -qF "$row" "$out" || { echo "bench smoke: row missing: $row" >&2; rc=1; }
   done
   if [[ $dlt == 1 ]]; then
-    for row in "| dlt rest_api → PostgreSQL |" "**Tributary → SQLite / dlt" "**Tributary → PostgreSQL / dlt"; do
+    for row in "| dlt rest_api → PostgreSQL |" "**Tributary → SQLite / dlt" "**Tributary → PostgreSQL / dlt" \
+               "**Repeats:**"; do
       grep -qF "$row" "$out" || { echo "bench smoke: row missing: $row" >&2; rc=1; }
     done
   fi
