@@ -27,26 +27,37 @@ fn any_url(db: &TestDb, kind: &str) -> String {
     }
 }
 
+/// A connection to `db` after the first `n` released migrations only, as an older build left
+/// the database.
+async fn older_build(db: &TestDb, kind: &str, n: usize) -> sqlx::AnyConnection {
+    let released: Vec<Migration> = migrations(dialect(kind))[..n]
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                (*description).into(),
+                MigrationType::Simple,
+                sqlx::SqlStr::from_static(sql),
+                false,
+            )
+        })
+        .collect();
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&any_url(db, kind))
+        .await
+        .unwrap();
+    Migrator::with_migrations(released)
+        .run(&mut conn)
+        .await
+        .unwrap();
+    conn
+}
+
 /// A database that has only the first migration (the canonical tables, as every build before
 /// the `relationships` migration made it), holding an address owned by a person, stored the
 /// old way with an owner edge, and two other edges.
 async fn version_one(db: &TestDb, kind: &str) {
-    let (version, description, schema) = migrations(dialect(kind))[0];
-    assert_eq!(version, 1);
-    let url = any_url(db, kind);
-    let first = Migration::new(
-        version,
-        description.into(),
-        MigrationType::Simple,
-        sqlx::SqlStr::from_static(schema),
-        false,
-    );
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-    Migrator::with_migrations(vec![first])
-        .run(&mut conn)
-        .await
-        .unwrap();
+    let mut conn = older_build(db, kind, 1).await;
     let rows = [
         "INSERT INTO people (id, org_id, created_at, updated_at) \
          VALUES ('person_1', 'o', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z')",
@@ -110,25 +121,7 @@ async fn postgres_upgrade_keeps_every_relationship_and_stores_owners_once() {
 /// A database at migration 3 (links keyed by organisation, adapter, entity and remote id)
 /// holding two links and two runs of a nested list with a parent cursor, one unfinished.
 async fn version_three(db: &TestDb, kind: &str) {
-    let url = any_url(db, kind);
-    let first_three: Vec<Migration> = migrations(dialect(kind))[..3]
-        .iter()
-        .map(|(version, description, sql)| {
-            Migration::new(
-                *version,
-                (*description).into(),
-                MigrationType::Simple,
-                sqlx::SqlStr::from_static(sql),
-                false,
-            )
-        })
-        .collect();
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-    Migrator::with_migrations(first_three)
-        .run(&mut conn)
-        .await
-        .unwrap();
+    let mut conn = older_build(db, kind, 3).await;
     let rows = [
         "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
          canonical_entity, content_hash, first_seen_ms, last_seen_ms) \
