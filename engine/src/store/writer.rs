@@ -344,36 +344,40 @@ fn write_records(
             delete.execute(params![fence.org_id, fence.adapter, r.canonical_id])?;
         }
     }
+    // What every edge and every link of the write shares is bound once: a binding outlives
+    // the step (SQLite copies each text value it binds, and five of a link's eleven values
+    // are the same for the whole write).
     let edges = distinct_edges(&changed);
     if !edges.is_empty() {
         let mut insert = tx.prepare_cached(&sql.edge_insert)?;
+        // (organisation, adapter, source, relationship, target, seen)
+        insert.raw_bind_parameter(1, &fence.org_id)?;
+        insert.raw_bind_parameter(2, &fence.adapter)?;
+        insert.raw_bind_parameter(6, now)?;
         for (source, rel, target) in edges {
-            insert.execute(params![
-                fence.org_id,
-                fence.adapter,
-                source,
-                rel,
-                target,
-                now
-            ])?;
+            insert.raw_bind_parameter(3, source)?;
+            insert.raw_bind_parameter(4, rel)?;
+            insert.raw_bind_parameter(5, target)?;
+            insert.raw_execute()?;
         }
     }
-    {
+    if !records.is_empty() {
         let mut link = tx.prepare_cached(&sql.link_upsert)?;
+        // (organisation, adapter, entity, external id, canonical id, canonical entity,
+        // content hash, remote updated at, first seen, last seen, run)
+        link.raw_bind_parameter(1, &fence.org_id)?;
+        link.raw_bind_parameter(2, &fence.adapter)?;
+        link.raw_bind_parameter(3, entity)?;
+        link.raw_bind_parameter(9, now)?;
+        link.raw_bind_parameter(10, now)?;
+        link.raw_bind_parameter(11, &fence.run_id)?;
         for r in &records {
-            link.execute(params![
-                fence.org_id,
-                fence.adapter,
-                entity,
-                r.external_id,
-                r.canonical_id,
-                r.table.entity,
-                r.content_hash,
-                r.remote_updated_at,
-                now,
-                now,
-                fence.run_id,
-            ])?;
+            link.raw_bind_parameter(4, &r.external_id)?;
+            link.raw_bind_parameter(5, &r.canonical_id)?;
+            link.raw_bind_parameter(6, r.table.entity)?;
+            link.raw_bind_parameter(7, &r.content_hash)?;
+            link.raw_bind_parameter(8, &r.remote_updated_at)?;
+            link.raw_execute()?;
         }
     }
     write_quarantine(tx, sql, fence, entity, &records, quarantined, now)?;
