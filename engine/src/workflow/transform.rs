@@ -25,8 +25,6 @@ pub fn canonical_id(
     entity: &str,
     external_id: &str,
 ) -> String {
-    let namespace = namespace(org, adapter, entity);
-    let namespace = std::str::from_utf8(&namespace).expect("hex digits");
     let readable = !external_id.is_empty()
         && external_id.len() <= 64
         && external_id.bytes().all(|b| b.is_ascii_alphanumeric());
@@ -37,10 +35,7 @@ pub fn canonical_id(
     // One separator per form (`_` padded number, `.` other readable id, `-` hash), so two
     // different remote ids never give one canonical id. Built by hand: `format!` with its
     // padding cost 3 % of a sync's instructions (three ids per owned record).
-    let mut id = String::with_capacity(prefix.len() + namespace.len() + 22 + external_id.len());
-    id.push_str(prefix);
-    id.push('_');
-    id.push_str(namespace);
+    let mut id = id_head(prefix, org, adapter, entity, 22 + external_id.len());
     if numeric {
         id.push('_');
         id.extend(std::iter::repeat_n('0', 20 - external_id.len()));
@@ -66,11 +61,20 @@ pub fn canonical_id_bounds(
     adapter: &str,
     entity: &str,
 ) -> (String, String) {
-    let namespace = namespace(org, adapter, entity);
-    let namespace = std::str::from_utf8(&namespace).expect("hex digits");
-    let low = format!("{prefix}_{namespace}");
+    let low = id_head(prefix, org, adapter, entity, 0);
     let high = format!("{low}~");
     (low, high)
+}
+
+/// `<prefix>_<namespace>`, what every canonical id of (`org`, `adapter`, `entity`) starts
+/// with, with room for `more` bytes.
+fn id_head(prefix: &str, org: &str, adapter: &str, entity: &str, more: usize) -> String {
+    let namespace = namespace(org, adapter, entity);
+    let mut head = String::with_capacity(prefix.len() + 1 + namespace.len() + more);
+    head.push_str(prefix);
+    head.push('_');
+    head.push_str(std::str::from_utf8(&namespace).expect("hex digits"));
+    head
 }
 
 /// The first 12 hex digits of SHA-256 over (organisation, adapter, entity).
@@ -271,32 +275,24 @@ fn build(
             }
         }
     }
-    let slot = |slots: &[Option<Value>], name: &str| -> Option<usize> {
+    // A mapped field, if the mapping gave one (even null).
+    let field = |name: &str| -> Option<&Value> {
         columns()
             .position(|c| c.name == name)
-            .filter(|&i| slots[i].is_some())
+            .and_then(|i| slots[i].as_ref())
     };
-    let field = |slots: &'_ [Option<Value>], name: &str| -> Option<Value> {
-        slot(slots, name).and_then(|i| slots[i].clone())
-    };
-    let take_instant = |name: &str, slots: &[Option<Value>], custom: &Map<String, Value>| match slot(
-        slots, name,
-    ) {
-        Some(i) => slots[i]
-            .as_ref()
+    let take_instant = |name: &str| {
+        field(name)
+            .or_else(|| custom.get(name))
             .and_then(Value::as_str)
-            .and_then(normalize_instant),
-        None => custom
-            .get(name)
-            .and_then(Value::as_str)
-            .and_then(normalize_instant),
+            .and_then(normalize_instant)
     };
     let remote_updated = record
         .remote_updated_at
         .as_deref()
         .and_then(normalize_instant);
-    let updated_at = take_instant("updated_at", &slots, &custom).or_else(|| remote_updated.clone());
-    let created_at = take_instant("created_at", &slots, &custom).or_else(|| updated_at.clone());
+    let updated_at = take_instant("updated_at").or_else(|| remote_updated.clone());
+    let created_at = take_instant("created_at").or_else(|| updated_at.clone());
     let epoch = || "1970-01-01T00:00:00Z".to_owned();
     let owner_id = record.owner.as_ref().and_then(target_id);
     // The owner is the row's `owner_id`, not also an edge (see the `relationships` view).
@@ -307,11 +303,11 @@ fn build(
         .collect();
     edges.sort();
     edges.dedup();
-    let status = match field(&slots, "status") {
+    let status = match field("status") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_lowercase(),
         _ => "active".to_owned(),
     };
-    let tags = match field(&slots, "tags") {
+    let tags = match field("tags") {
         Some(v @ Value::Array(_)) => v.to_string(),
         _ => "[]".to_owned(),
     };
