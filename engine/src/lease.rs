@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use sqlx::Row;
 
 use crate::error::StoreError;
-use crate::store::{Store, now_ms, sql};
+use crate::store::{FENCE_SELECT, Store, now_ms, sql};
 
 /// The right to write one entity run's pages, as long as `epoch` is current.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,21 @@ impl Fence {
         StoreError::LeaseLost {
             entity_run: self.entity_run_id.clone(),
             epoch: self.epoch,
+        }
+    }
+
+    /// Whether the entity run, as read (epoch, lease owner, state; None when it is gone),
+    /// is still ours to write: else the [`Fence::lost`] error.
+    pub fn check(&self, run: Option<(i64, Option<String>, String)>) -> Result<(), StoreError> {
+        match run {
+            Some((epoch, owner, state))
+                if epoch == self.epoch
+                    && owner.as_deref() == Some(self.owner.as_str())
+                    && state == "running" =>
+            {
+                Ok(())
+            }
+            _ => Err(self.lost()),
         }
     }
 }
@@ -208,11 +223,16 @@ pub async fn release(
     error: Option<&str>,
 ) -> Result<bool, StoreError> {
     let mut tx = store.begin_write().await?;
-    if let Err(e) = store.check_fence(&mut tx, fence).await {
-        return match e {
-            StoreError::LeaseLost { .. } => Ok(false),
-            e => Err(e),
-        };
+    let q = format!("{FENCE_SELECT}{}", store.dialect().for_update());
+    let run = sqlx::query(sql(q))
+        .bind(fence.entity_run_id.clone())
+        .bind(fence.org_id.clone())
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .transpose()?;
+    if fence.check(run).is_err() {
+        return Ok(false);
     }
     let now = now_ms();
     sqlx::query(

@@ -267,7 +267,7 @@ mod tests {
     /// Runs `q` with `batch`'s parameters.
     async fn fetch(pool: &sqlx::AnyPool, q: String, batch: Batch) -> Vec<sqlx::any::AnyRow> {
         let count = batch.binds.len();
-        let args = super::super::arguments(batch.binds, count).unwrap();
+        let args: sqlx::any::AnyArguments = super::super::arguments(batch.binds, count).unwrap();
         sqlx::query_with(sqlx::AssertSqlSafe(q), args)
             .fetch_all(pool)
             .await

@@ -10,7 +10,9 @@
 //! (`stats`).
 
 mod bulk;
+mod copy;
 mod dump;
+mod nodelay;
 mod page;
 mod rules;
 mod stats;
@@ -23,6 +25,8 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Transaction};
+
+pub(crate) use rules::FENCE_SELECT;
 
 pub use page::{
     Checkpoint, PageCounts, PageWrite, PreparedRecord, Quarantined, SideCounts, SideWrite,
@@ -89,7 +93,17 @@ pub struct Store {
     growth: Arc<stats::Growth>,
     /// SQLite: the page writer ([`writer`]).
     pages: Option<Arc<writer::PageWriter>>,
+    /// PostgreSQL: a pool of the driver's own connections for page transactions, which
+    /// stream new rows with `COPY` (`copy`); `sqlx::Any` offers neither `COPY` nor a way to
+    /// reach the connection under it.
+    pg: Option<sqlx::PgPool>,
+    /// Whether page transactions may `COPY`: false once a page connection's socket could not
+    /// be told to send small writes at once ([`nodelay`]); they upsert instead.
+    copy: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// A page transaction on PostgreSQL (see [`Store::begin_page_write`]).
+pub(crate) type PageTx = Transaction<'static, sqlx::Postgres>;
 
 /// A write transaction, holding this process's SQLite write slot until dropped.
 pub struct WriteTx {
@@ -124,15 +138,26 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// `values` as statement arguments, in order. Bulk statements take thousands: binding them
-/// one by one onto a query grew its argument vector step by step, each step a copy, on the
-/// path every page's commit waits for.
-pub(crate) fn arguments(
+/// `values` as statement arguments, in order, for either driver (`AnyArguments`,
+/// `PgArguments`). Bulk statements take thousands: binding them one by one onto a query grew
+/// its argument vector step by step, each step a copy, on the path every page's commit waits
+/// for.
+pub(crate) fn arguments<A>(
     values: impl IntoIterator<Item = Bind>,
     count: usize,
-) -> Result<sqlx::any::AnyArguments, StoreError> {
-    use sqlx::Arguments as _;
-    let mut args = sqlx::any::AnyArguments::default();
+) -> Result<A, StoreError>
+where
+    A: sqlx::Arguments,
+    for<'t> String: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> i64: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> f64: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> bool: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> Option<String>: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> Option<i64>: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> Option<f64>: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> Option<bool>: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+{
+    let mut args = A::default();
     args.reserve(count, 0);
     for v in values {
         match v {
@@ -227,13 +252,23 @@ impl Store {
             writer: Arc::default(),
             growth: Arc::default(),
             pages: None,
+            pg: None,
+            copy: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         };
+        if dialect == Dialect::Postgres {
+            store.pg = Some(page_pool(&url, store.copy.clone())?);
+        }
         store.migrate().await?;
         store.load_growth().await?;
         if dialect == Dialect::Sqlite {
             store.pages = Some(Arc::new(store.page_writer().await?));
         }
         Ok(store)
+    }
+
+    /// Whether page transactions copy new records in (see [`nodelay`]).
+    pub(crate) fn copies(&self) -> bool {
+        self.copy.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// SQLite's page writer, on the database file the pool opened.
@@ -296,21 +331,6 @@ impl Store {
     /// Begins a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`) so that a read-then-write never fails on lock upgrade.
     pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
-        self.begin_write_with("BEGIN").await
-    }
-
-    /// [`Store::begin_write`] for page transactions. On PostgreSQL their commits do not wait
-    /// for the WAL flush, as with SQLite's `synchronous=NORMAL`: an OS crash may roll back the
-    /// last pages, always together with their checkpoints (WAL order), so they are fetched
-    /// again; a process crash loses nothing. Saves an fsync wait per page. (Not for tokens:
-    /// a rotated refresh token must be durable before it is used.)
-    pub(crate) async fn begin_page_write(&self) -> Result<WriteTx, StoreError> {
-        // One round trip: PostgreSQL's simple protocol takes both statements at once.
-        self.begin_write_with("BEGIN; SET LOCAL synchronous_commit = off")
-            .await
-    }
-
-    async fn begin_write_with(&self, postgres_begin: &'static str) -> Result<WriteTx, StoreError> {
         Ok(match self.dialect {
             Dialect::Sqlite => {
                 let slot = self.writer.clone().lock_owned().await;
@@ -320,19 +340,69 @@ impl Store {
                 }
             }
             Dialect::Postgres => WriteTx {
-                tx: self.pool.begin_with(postgres_begin).await?,
+                tx: self.pool.begin().await?,
                 _slot: None,
             },
         })
     }
 
-    /// Closes the pool (and SQLite's page writer).
+    /// A page transaction on PostgreSQL (SQLite's pages go to its writer thread). Its commit
+    /// does not wait for the WAL flush, as with SQLite's `synchronous=NORMAL`: an OS crash may
+    /// roll back the last pages, always together with their checkpoints (WAL order), so they
+    /// are fetched again; a process crash loses nothing. Saves an fsync wait per page. (Not
+    /// for tokens: a rotated refresh token must be durable before it is used.)
+    pub(crate) async fn begin_page_write(&self) -> Result<PageTx, StoreError> {
+        let Some(pg) = &self.pg else {
+            return Err(StoreError::Writer(
+                "a SQLite page commits whole, on the writer thread (Store::commit_page)".into(),
+            ));
+        };
+        // One round trip: PostgreSQL's simple protocol takes both statements at once.
+        Ok(pg
+            .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+            .await?)
+    }
+
+    /// Closes the pools (and SQLite's page writer).
     pub async fn close(&self) {
         if let Some(pages) = &self.pages {
             pages.close().await;
         }
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
         self.pool.close().await;
     }
+}
+
+/// PostgreSQL's pool for page transactions, beside the `Any` pool (up to two per running
+/// entity workflow); opened on demand. A connection whose TCP socket cannot be set to send
+/// small writes at once turns `copy` off (a Unix socket needs nothing).
+fn page_pool(
+    url: &str,
+    copy: Arc<std::sync::atomic::AtomicBool>,
+) -> Result<sqlx::PgPool, StoreError> {
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+    Ok(sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            let copy = copy.clone();
+            Box::pin(async move {
+                let port: Option<i32> = sqlx::query_scalar("SELECT inet_client_port()")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let ok = port.is_none_or(|p| u16::try_from(p).is_ok_and(nodelay::set));
+                if !ok && copy.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(
+                        "could not set TCP_NODELAY on a PostgreSQL connection (a proxy between?): \
+                         pages are written with INSERT, not COPY"
+                    );
+                }
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options))
 }
 
 /// The migrations of `dialect`, in order: (version, description, SQL). Released files never
@@ -390,5 +460,34 @@ pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static st
     match dialect {
         Dialect::Sqlite => &SQLITE,
         Dialect::Postgres => &POSTGRES,
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A page connection over TCP sends small writes at once, so pages copy (the test server
+    /// is reached over TCP unless `TRIBUTARY_TEST_PG` names a Unix socket).
+    #[tokio::test]
+    async fn page_connections_send_small_writes_at_once() {
+        let url = std::env::var("TRIBUTARY_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let copy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let pool = page_pool(&url, copy.clone()).unwrap();
+        let mut conn = pool
+            .acquire()
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test: {e}"));
+        let port: Option<i32> = sqlx::query_scalar("SELECT inet_client_port()")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert!(copy.load(std::sync::atomic::Ordering::Relaxed));
+        if let Some(port) = port {
+            assert_eq!(nodelay::get(u16::try_from(port).unwrap()), Some(true));
+        }
+        drop(conn);
+        pool.close().await;
     }
 }

@@ -2,20 +2,23 @@
 //! entity run's checkpoint and counts commit together, or not at all, and only while the
 //! worker's fencing epoch is current.
 //!
-//! PostgreSQL's pages are written here, through `sqlx`, with one array parameter per column
-//! ([`super::bulk`]); SQLite's go to the writer thread ([`super::writer`]). Both follow the
-//! rules and use the statement text of [`super::rules`].
+//! PostgreSQL's pages are written here, on connections of the `sqlx` PostgreSQL driver: new
+//! records stream in with `COPY` ([`super::copy`]), records stored before are upserted with
+//! one array parameter per column ([`super::bulk`]). SQLite's go to the writer thread
+//! ([`super::writer`]). Both follow the rules and use the statement text of
+//! [`super::rules`].
 
 use std::collections::HashMap;
 
 use sqlx::Row;
 
 use super::bulk::{self, Batch, Column};
+use super::copy::CopyIn;
 use super::rules::{
-    EDGE_ON_CONFLICT, FENCE_SELECT, LINK_ON_CONFLICT, RUN_UPDATE, SIDE_RUN_UPDATE, classify,
-    dedupe, distinct_edges, edge_insert_new, link_insert, quarantine_upsert, row_upsert,
+    EDGE_COLUMNS, FENCE_SELECT, LINK_COLUMNS, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe_refs,
+    distinct_edges, edge_insert, link_upsert, quarantine_upsert, row_upsert,
 };
-use super::{Bind, Store, WriteTx, arguments, now_ms, sql};
+use super::{Bind, PageTx, Store, arguments, now_ms, sql};
 use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
 use crate::error::StoreError;
 use crate::lease::Fence;
@@ -114,7 +117,7 @@ pub struct PageCounts {
 /// A page whose records are written in an open transaction that has not touched the entity
 /// runs yet: see [`Store::stage_page`].
 pub(crate) struct StagedPage {
-    tx: WriteTx,
+    tx: PageTx,
     now: i64,
     counts: PageCounts,
     side: SideCounts,
@@ -123,10 +126,6 @@ pub(crate) struct StagedPage {
     pages: usize,
     writes: [(&'static str, usize); 2],
 }
-
-/// No conflict clause, for rows known to be new: no arbiter check (see
-/// [`Store::insert_fresh`]).
-const NEW: &str = "";
 
 /// Whether `e` is PostgreSQL's unique violation (SQLSTATE 23505).
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -156,7 +155,8 @@ impl Store {
         q: String,
         head: Vec<Bind>,
         batch: Batch,
-    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, StoreError> {
+    ) -> Result<sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>, StoreError>
+    {
         let count = head.len() + batch.binds.len();
         let args = arguments(head.into_iter().chain(batch.binds), count)?;
         Ok(sqlx::query_with(sql(q), args))
@@ -183,49 +183,57 @@ impl Store {
     /// The first half of [`Store::commit_page`] on PostgreSQL: opens the page transaction and
     /// writes the records, without touching the entity runs, so that the next page's records
     /// can be written while this one waits to commit ([`Store::finish_page`]).
+    ///
+    /// New records are copied in ([`super::copy`]). Another writer of the same records (a
+    /// side-loaded entity is also listed on its own) may have stored some since the page
+    /// looked them up: then the copy fails with a unique violation, and the page is rolled
+    /// back and written again, upserting them as it does records stored before (rare, and
+    /// cheaper than a savepoint's round trips on every page).
     pub(crate) async fn stage_page(
         &self,
         fence: &Fence,
         page: PageWrite,
     ) -> Result<StagedPage, StoreError> {
-        if self.pages.is_some() {
-            return Err(StoreError::Writer(
-                "a SQLite page commits whole, on the writer thread (Store::commit_page)".into(),
-            ));
-        }
         let writes = written_rows(&page);
-        let mut tx = self.begin_page_write().await?;
-        // An early way out only, without a row lock (which would make the next page's
-        // transaction wait here): the checkpoint update re-checks the fence under its lock.
-        self.check_fence_with(&mut tx, fence, false).await?;
-        let now = now_ms();
-        let counts = self
-            .write_records(
-                &mut tx,
-                fence,
-                &page.entity,
-                page.records,
-                &page.quarantined,
-                now,
-            )
-            .await?;
-        let mut side = Vec::with_capacity(page.side.len());
-        for s in page.side {
-            let c = self
-                .write_records(&mut tx, fence, &s.entity, s.records, &s.quarantined, now)
-                .await?;
-            side.push((s.entity, s.fetched as u64, c));
+        let mut copy = self.copies();
+        loop {
+            let mut tx = self.begin_page_write().await?;
+            // An early way out only, without a row lock (which would make the next page's
+            // transaction wait here): the checkpoint update re-checks the fence under its
+            // lock.
+            let row = sqlx::query(FENCE_SELECT)
+                .bind(fence.entity_run_id.clone())
+                .bind(fence.org_id.clone())
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .transpose()?;
+            fence.check(row)?;
+            let now = now_ms();
+            match self.write_page(&mut tx, fence, &page, now, copy).await {
+                Ok((counts, side)) => {
+                    return Ok(StagedPage {
+                        tx,
+                        now,
+                        counts,
+                        side,
+                        checkpoint: page.checkpoint,
+                        fetched: page.fetched,
+                        pages: page.pages,
+                        writes,
+                    });
+                }
+                Err(StoreError::Sqlx(e)) if copy && is_unique_violation(&e) => {
+                    tracing::debug!(
+                        entity = page.entity,
+                        "records stored meanwhile by another writer: the page is written again"
+                    );
+                    tx.rollback().await?;
+                    copy = false;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(StagedPage {
-            tx,
-            now,
-            counts,
-            side,
-            checkpoint: page.checkpoint,
-            fetched: page.fetched,
-            pages: page.pages,
-            writes,
-        })
     }
 
     /// The second half of [`Store::commit_page`]: counts, checkpoint, commit. Refuses with
@@ -290,167 +298,117 @@ impl Store {
         Ok((counts, side))
     }
 
-    /// Writes one entity's records of a page: rows, edges, external links, quarantine.
-    async fn write_records(
+    /// Writes a page's records, of its entity and those side-loaded with it: rows, edges,
+    /// external links, quarantine. With `copy`, new records are copied in at the end, all
+    /// entities' together; else they are upserted as records stored before are.
+    async fn write_page(
         &self,
-        tx: &mut WriteTx,
+        tx: &mut PageTx,
         fence: &Fence,
-        entity: &str,
-        page_records: Vec<PreparedRecord>,
-        quarantined: &[Quarantined],
+        page: &PageWrite,
         now: i64,
-    ) -> Result<PageCounts, StoreError> {
-        let (records, mut counts) = dedupe(page_records);
-        let known = self.known_hashes(tx, &records).await?;
-        let (changed, stale_edges) = classify(&records, &mut counts, |r| {
-            Ok::<_, StoreError>(known.get(&r.external_id).map(|h| *h == r.content_hash))
-        })?;
-        self.upsert_rows(tx, &changed).await?;
-        self.delete_edges(tx, fence, &stale_edges).await?;
-        let (fresh, seen): (Vec<&PreparedRecord>, Vec<&PreparedRecord>) = records
-            .iter()
-            .partition(|r| !known.contains_key(&r.external_id));
-        self.insert_fresh(tx, fence, entity, &fresh, now).await?;
-        self.insert_edges(tx, fence, &stale_edges, now, EDGE_ON_CONFLICT)
-            .await?;
-        self.write_links(tx, fence, entity, &seen, now, LINK_ON_CONFLICT)
-            .await?;
-        self.write_quarantine(tx, fence, entity, &records, quarantined, now)
-            .await?;
-        counts.quarantined = quarantined.len() as u64;
-        Ok(counts)
-    }
-
-    /// Links and edges of the records the page found no link for. Inserted without
-    /// `ON CONFLICT`, whose arbiter check cost about a third of the link statement's server
-    /// time (measured with the four-column key links had before migration 4); under a
-    /// savepoint, because another writer of the same records (a side-loaded entity is also
-    /// listed on its own) may have stored them since the page looked: then the page rolls
-    /// back to it and writes them as it writes known records.
-    async fn insert_fresh(
-        &self,
-        tx: &mut WriteTx,
-        fence: &Fence,
-        entity: &str,
-        fresh: &[&PreparedRecord],
-        now: i64,
-    ) -> Result<(), StoreError> {
-        if fresh.is_empty() {
-            return Ok(());
-        }
-        sqlx::raw_sql("SAVEPOINT fresh").execute(&mut **tx).await?;
-        let plain = async {
-            self.write_links(tx, fence, entity, fresh, now, NEW).await?;
-            self.insert_edges(tx, fence, fresh, now, NEW).await
-        }
-        .await;
-        match plain {
-            Ok(()) => {
-                sqlx::raw_sql("RELEASE SAVEPOINT fresh")
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            Err(StoreError::Sqlx(e)) if is_unique_violation(&e) => {
-                tracing::debug!(entity, "records stored meanwhile by another writer");
-                sqlx::raw_sql("ROLLBACK TO SAVEPOINT fresh")
-                    .execute(&mut **tx)
-                    .await?;
-                self.write_links(tx, fence, entity, fresh, now, LINK_ON_CONFLICT)
-                    .await?;
-                self.insert_edges(tx, fence, fresh, now, EDGE_ON_CONFLICT)
-                    .await?;
-            }
-            Err(e) => return Err(e),
-        }
-        Ok(())
-    }
-
-    /// Reads the entity run's epoch under a row lock and compares it with the fence's.
-    pub(crate) async fn check_fence(
-        &self,
-        tx: &mut WriteTx,
-        fence: &Fence,
-    ) -> Result<(), StoreError> {
-        self.check_fence_with(tx, fence, true).await
-    }
-
-    /// [`Store::check_fence`], with or without the row lock.
-    async fn check_fence_with(
-        &self,
-        tx: &mut WriteTx,
-        fence: &Fence,
-        lock: bool,
-    ) -> Result<(), StoreError> {
-        let q = format!(
-            "{FENCE_SELECT}{}",
-            if lock { self.dialect.for_update() } else { "" }
+        copy: bool,
+    ) -> Result<(PageCounts, SideCounts), StoreError> {
+        let lists = std::iter::once((&page.entity, &page.records, &page.quarantined)).chain(
+            page.side
+                .iter()
+                .map(|s| (&s.entity, &s.records, &s.quarantined)),
         );
-        let row = sqlx::query(sql(q))
-            .bind(fence.entity_run_id.clone())
-            .bind(fence.org_id.clone())
-            .fetch_optional(&mut **tx)
-            .await?;
-        let Some(row) = row else {
-            return Err(fence.lost());
-        };
-        let epoch: i64 = row.try_get(0)?;
-        let owner: Option<String> = row.try_get(1)?;
-        let state: String = row.try_get(2)?;
-        if epoch != fence.epoch || owner.as_deref() != Some(&fence.owner) || state != "running" {
-            return Err(fence.lost());
+        let lists: Vec<(&str, Vec<&PreparedRecord>, &[Quarantined], PageCounts)> = lists
+            .map(|(entity, records, quarantined)| {
+                let (records, counts) = dedupe_refs(records);
+                (entity.as_str(), records, quarantined.as_slice(), counts)
+            })
+            .collect();
+        let ids: Vec<&str> = lists
+            .iter()
+            .flat_map(|l| l.1.iter().map(|r| r.canonical_id.as_str()))
+            .collect();
+        let known = self.known_hashes(tx, ids).await?;
+        let mut fresh: Vec<(&str, &PreparedRecord)> = Vec::new();
+        let mut all_counts = Vec::with_capacity(lists.len());
+        for (entity, records, quarantined, mut counts) in lists.iter().cloned() {
+            // Records stored before whose content changed: rows upserted, edges replaced.
+            let (_, updated) = classify(records.iter().copied(), &mut counts, |r| {
+                Ok::<_, StoreError>(known.get(&r.canonical_id).map(|h| *h == r.content_hash))
+            })?;
+            self.upsert_rows(tx, &updated).await?;
+            self.delete_edges(tx, fence, &updated).await?;
+            self.insert_edges(tx, fence, &updated, now).await?;
+            let (new, seen): (Vec<&PreparedRecord>, Vec<&PreparedRecord>) = records
+                .iter()
+                .partition(|r| !known.contains_key(&r.canonical_id));
+            if copy {
+                fresh.extend(new.iter().map(|r| (entity, *r)));
+            } else {
+                self.upsert_rows(tx, &new).await?;
+                self.insert_edges(tx, fence, &new, now).await?;
+                self.write_links(tx, fence, entity, &new, now).await?;
+            }
+            self.write_links(tx, fence, entity, &seen, now).await?;
+            counts.quarantined = quarantined.len() as u64;
+            all_counts.push(counts);
         }
-        Ok(())
+        copy_fresh(tx, fence, &fresh, now).await?;
+        self.write_quarantine(tx, fence, &lists).await?;
+        let mut all_counts = all_counts.into_iter();
+        let counts = all_counts.next().unwrap_or_default();
+        let side = page
+            .side
+            .iter()
+            .zip(all_counts)
+            .map(|(s, c)| (s.entity.clone(), s.fetched as u64, c))
+            .collect();
+        Ok((counts, side))
     }
 
+    /// The content hashes of the records stored already among `ids`, by canonical id (which
+    /// names the remote record: organisation, adapter, entity, id); one look-up a page.
     async fn known_hashes(
         &self,
-        tx: &mut WriteTx,
-        records: &[PreparedRecord],
+        tx: &mut PageTx,
+        ids: Vec<&str>,
     ) -> Result<HashMap<String, String>, StoreError> {
-        let mut known = HashMap::new();
-        // The canonical id names the remote record (organisation, adapter, entity, id).
-        let ids: Vec<&str> = records.iter().map(|r| r.canonical_id.as_str()).collect();
-        if let Some(batch) = bulk::any_text(1, &ids) {
-            let q = format!(
-                "SELECT external_id, content_hash FROM external_links WHERE canonical_id{}",
-                batch.sql
-            );
-            for row in self
-                .bulk(q, Vec::new(), batch)?
-                .fetch_all(&mut **tx)
-                .await?
-            {
-                known.insert(row.try_get(0)?, row.try_get(1)?);
-            }
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // A binary array parameter: the server reads no array text.
+        let rows = sqlx::query(
+            "SELECT canonical_id, content_hash FROM external_links WHERE canonical_id = ANY($1)",
+        )
+        .bind(ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut known = HashMap::with_capacity(rows.len());
+        for row in rows {
+            known.insert(row.try_get(0)?, row.try_get(1)?);
         }
         Ok(known)
     }
 
     async fn upsert_rows(
         &self,
-        tx: &mut WriteTx,
+        tx: &mut PageTx,
         records: &[&PreparedRecord],
     ) -> Result<(), StoreError> {
-        let Some(first) = records.first() else {
-            return Ok(());
-        };
-        let table = first.table;
-        let types: Vec<ColumnType> = COMMON_COLUMNS
-            .iter()
-            .chain(table.fields)
-            .map(|c| c.ty)
-            .collect();
-        let rows = records.iter().map(|r| r.values.iter());
-        if let Some(batch) = bulk::unnest(&types, rows) {
-            let q = row_upsert(table, &batch.sql);
-            self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
+        for (table, records) in by_table(records) {
+            let types: Vec<ColumnType> = COMMON_COLUMNS
+                .iter()
+                .chain(table.fields)
+                .map(|c| c.ty)
+                .collect();
+            let rows = records.iter().map(|r| r.values.iter());
+            if let Some(batch) = bulk::unnest(&types, rows) {
+                let q = row_upsert(table, &batch.sql);
+                self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
+            }
         }
         Ok(())
     }
 
     async fn delete_edges(
         &self,
-        tx: &mut WriteTx,
+        tx: &mut PageTx,
         fence: &Fence,
         records: &[&PreparedRecord],
     ) -> Result<(), StoreError> {
@@ -472,15 +430,13 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts the edges of `records`; `conflict` says what happens to one stored already
-    /// ([`EDGE_ON_CONFLICT`] or [`NEW`]).
+    /// Inserts the edges of `records`, each once; an edge stored already stays.
     async fn insert_edges(
         &self,
-        tx: &mut WriteTx,
+        tx: &mut PageTx,
         fence: &Fence,
         records: &[&PreparedRecord],
         now: i64,
-        conflict: &str,
     ) -> Result<(), StoreError> {
         let edges = distinct_edges(records);
         let text = |v: &str| Column::Same(ColumnType::Text, Bind::Text(v.to_owned()));
@@ -500,22 +456,20 @@ impl Store {
             ]
         });
         if let Some(batch) = bulk::unnest_shared(&columns, rows) {
-            let q = format!("{}{conflict}", edge_insert_new(&batch.sql));
+            let q = edge_insert(&batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
     }
 
-    /// Inserts the links of `records`; `conflict` says what happens to one stored already
-    /// ([`LINK_ON_CONFLICT`] or [`NEW`]).
+    /// Upserts the links of `records`.
     async fn write_links(
         &self,
-        tx: &mut WriteTx,
+        tx: &mut PageTx,
         fence: &Fence,
         entity: &str,
         records: &[&PreparedRecord],
         now: i64,
-        conflict: &str,
     ) -> Result<(), StoreError> {
         let Some(first) = records.first() else {
             return Ok(());
@@ -558,70 +512,136 @@ impl Store {
             row
         });
         if let Some(batch) = bulk::unnest_shared(&columns, rows) {
-            let q = format!("{}{conflict}", link_insert(&batch.sql));
+            let q = link_upsert(&batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
     }
 
+    /// Quarantine: records that map now leave it, those that did not enter it (or stay, with
+    /// the new reason). `lists` are the page's entities: name, records, refused records.
     async fn write_quarantine(
         &self,
-        tx: &mut WriteTx,
+        tx: &mut PageTx,
         fence: &Fence,
-        entity: &str,
-        good: &[PreparedRecord],
-        bad: &[Quarantined],
-        now: i64,
+        lists: &[(&str, Vec<&PreparedRecord>, &[Quarantined], PageCounts)],
     ) -> Result<(), StoreError> {
-        // A record that maps now leaves quarantine. Most pages have nothing quarantined for
-        // the entity: one indexed probe then replaces a delete per chunk of ids (on
-        // PostgreSQL each is parsed and planned afresh, its text varying with the page).
-        let any: Option<i64> =
-            match good {
-                [] => None,
-                _ => sqlx::query_scalar(
-                    "SELECT 1 FROM quarantine WHERE org_id = $1 AND adapter = $2 AND entity = $3 \
-                 LIMIT 1",
+        // Most pages have nothing quarantined for their entities: one indexed probe of all
+        // of them tells, instead of a delete per entity.
+        let entities: Vec<&str> = lists
+            .iter()
+            .filter(|l| !l.1.is_empty())
+            .map(|l| l.0)
+            .collect();
+        let held: Vec<String> = if entities.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_scalar(
+                "SELECT e FROM UNNEST(CAST($3 AS TEXT[])) AS e WHERE EXISTS (SELECT 1 FROM \
+                 quarantine q WHERE q.org_id = $1 AND q.adapter = $2 AND q.entity = e)",
+            )
+            .bind(fence.org_id.clone())
+            .bind(fence.adapter.clone())
+            .bind(entities)
+            .fetch_all(&mut **tx)
+            .await?
+        };
+        for (entity, good, bad, _) in lists {
+            if held.iter().any(|h| h == entity) {
+                let ids: Vec<&str> = good.iter().map(|r| r.external_id.as_str()).collect();
+                sqlx::query(
+                    "DELETE FROM quarantine WHERE org_id = $1 AND adapter = $2 AND entity = $3 \
+                     AND external_id = ANY($4)",
                 )
                 .bind(fence.org_id.clone())
                 .bind(fence.adapter.clone())
-                .bind(entity.to_owned())
-                .fetch_optional(&mut **tx)
-                .await?,
-            };
-        let good = if any.is_some() { good } else { &[] };
-        let ids: Vec<&str> = good.iter().map(|r| r.external_id.as_str()).collect();
-        let p = |n| format!("${n}");
-        if let Some(batch) = bulk::any_text(4, &ids) {
-            let q = format!(
-                "DELETE FROM quarantine WHERE org_id = {} AND adapter = {} AND entity = {} \
-                 AND external_id{}",
-                p(1),
-                p(2),
-                p(3),
-                batch.sql
-            );
-            let head = vec![
-                Bind::Text(fence.org_id.clone()),
-                Bind::Text(fence.adapter.clone()),
-                Bind::Text(entity.to_owned()),
-            ];
-            self.bulk(q, head, batch)?.execute(&mut **tx).await?;
-        }
-        for q in bad {
-            let stmt = quarantine_upsert(self.dialect);
-            sqlx::query(sql(stmt))
-                .bind(fence.org_id.clone())
-                .bind(fence.adapter.clone())
-                .bind(entity.to_owned())
-                .bind(q.external_id.clone())
-                .bind(q.raw.clone())
-                .bind(q.reason.clone())
-                .bind(fence.run_id.clone())
-                .bind(now)
+                .bind(*entity)
+                .bind(ids)
                 .execute(&mut **tx)
                 .await?;
+            }
+            for q in *bad {
+                sqlx::query(sql(quarantine_upsert(self.dialect)))
+                    .bind(fence.org_id.clone())
+                    .bind(fence.adapter.clone())
+                    .bind(*entity)
+                    .bind(q.external_id.clone())
+                    .bind(q.raw.clone())
+                    .bind(q.reason.clone())
+                    .bind(fence.run_id.clone())
+                    .bind(now_ms())
+                    .execute(&mut **tx)
+                    .await?;
+            }
         }
         Ok(())
     }
+}
+
+/// `records` grouped by canonical table, in order of first appearance. An entity's records
+/// all map to one table, as far as the store knows only by looking: one group, no copy of
+/// the list's order.
+fn by_table<'r>(
+    records: &[&'r PreparedRecord],
+) -> Vec<(&'static TableDef, Vec<&'r PreparedRecord>)> {
+    let mut groups: Vec<(&'static TableDef, Vec<&'r PreparedRecord>)> = Vec::new();
+    for r in records {
+        match groups.iter_mut().find(|(t, _)| std::ptr::eq(*t, r.table)) {
+            Some((_, list)) => list.push(r),
+            None => groups.push((r.table, vec![r])),
+        }
+    }
+    groups
+}
+
+/// Copies the rows, links and edges of new records ([`CopyIn`]): one statement per
+/// canonical table, one for all links, one for all edges. `fresh` pairs each record with its
+/// entity. Errors are the server's, for the caller to tell a unique violation from the rest.
+async fn copy_fresh(
+    tx: &mut PageTx,
+    fence: &Fence,
+    fresh: &[(&str, &PreparedRecord)],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let records: Vec<&PreparedRecord> = fresh.iter().map(|(_, r)| *r).collect();
+    for (table, records) in by_table(&records) {
+        let names = COMMON_COLUMNS.iter().chain(table.fields).map(|c| c.name);
+        let mut rows = CopyIn::new(table.table, names);
+        for r in records {
+            for v in &r.values {
+                rows.bind(v);
+            }
+            rows.end_row();
+        }
+        rows.send(tx).await?;
+    }
+    let mut links = CopyIn::new("external_links", LINK_COLUMNS);
+    for (entity, r) in fresh {
+        links
+            .text(&fence.org_id)
+            .text(&fence.adapter)
+            .text(entity)
+            .text(&r.external_id)
+            .text(&r.canonical_id)
+            .text(r.table.entity)
+            .text(&r.content_hash);
+        match &r.remote_updated_at {
+            Some(at) => links.text(at),
+            None => links.null(),
+        };
+        links.int(now).int(now).text(&fence.run_id).end_row();
+    }
+    links.send(tx).await?;
+    let mut edges = CopyIn::new("edges", EDGE_COLUMNS);
+    for (source, relationship, target) in distinct_edges(&records) {
+        edges
+            .text(&fence.org_id)
+            .text(&fence.adapter)
+            .text(source)
+            .text(relationship)
+            .text(target)
+            .int(now)
+            .end_row();
+    }
+    edges.send(tx).await
 }

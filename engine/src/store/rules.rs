@@ -24,7 +24,7 @@ pub(super) const RUN_UPDATE: &str = "UPDATE entity_runs SET \
      AND state = 'running'";
 
 /// The fence's view of an entity run: epoch, lease owner and state.
-pub(super) const FENCE_SELECT: &str =
+pub(crate) const FENCE_SELECT: &str =
     "SELECT epoch, lease_owner, state FROM entity_runs WHERE id = $1 AND org_id = $2";
 
 /// Upserts rows of `table` (all its columns, in table order) from `rows` (`VALUES …` or a
@@ -45,44 +45,51 @@ pub(super) fn row_upsert(table: &TableDef, rows: &str) -> String {
     )
 }
 
-/// Inserts edges (organisation, adapter, source, relationship, target, seen) from `rows`,
-/// each once.
+/// The columns of an edge, in the order [`edge_insert`] and `COPY` take them.
+pub(super) const EDGE_COLUMNS: [&str; 6] = [
+    "org_id",
+    "adapter",
+    "source_id",
+    "relationship",
+    "target_id",
+    "last_seen_ms",
+];
+
+/// Inserts edges ([`EDGE_COLUMNS`]) from `rows`, each once; an edge stored already stays.
 pub(super) fn edge_insert(rows: &str) -> String {
-    format!("{}{EDGE_ON_CONFLICT}", edge_insert_new(rows))
-}
-
-/// What [`edge_insert`] does with an edge stored already: nothing.
-pub(super) const EDGE_ON_CONFLICT: &str = " ON CONFLICT DO NOTHING";
-
-/// [`edge_insert`] for edges known to be new: a repeat is an error.
-pub(super) fn edge_insert_new(rows: &str) -> String {
     format!(
-        "INSERT INTO edges (org_id, adapter, source_id, relationship, target_id, last_seen_ms) \
-         {rows}"
+        "INSERT INTO edges ({}) {rows} ON CONFLICT DO NOTHING",
+        EDGE_COLUMNS.join(", ")
     )
 }
 
-/// Upserts external links (11 columns, see the statement) from `rows`.
+/// The columns of an external link, in the order [`link_upsert`] and `COPY` take them.
+pub(super) const LINK_COLUMNS: [&str; 11] = [
+    "org_id",
+    "adapter",
+    "entity",
+    "external_id",
+    "canonical_id",
+    "canonical_entity",
+    "content_hash",
+    "remote_updated_at",
+    "first_seen_ms",
+    "last_seen_ms",
+    "last_run_id",
+];
+
+/// Upserts external links ([`LINK_COLUMNS`]) from `rows`. A link stored already (the key is
+/// the canonical id, which names the remote record) takes the new values and keeps its
+/// first-seen time.
 pub(super) fn link_upsert(rows: &str) -> String {
-    format!("{}{LINK_ON_CONFLICT}", link_insert(rows))
-}
-
-/// Inserts external links (11 columns, see the statement) from `rows`; a link stored already
-/// is an error unless [`LINK_ON_CONFLICT`] follows.
-pub(super) fn link_insert(rows: &str) -> String {
     format!(
-        "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
-         canonical_entity, content_hash, remote_updated_at, first_seen_ms, last_seen_ms, \
-         last_run_id) {rows}"
+        "INSERT INTO external_links ({}) {rows} ON CONFLICT (canonical_id) DO UPDATE SET \
+         canonical_entity = excluded.canonical_entity, content_hash = excluded.content_hash, \
+         remote_updated_at = excluded.remote_updated_at, \
+         last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id",
+        LINK_COLUMNS.join(", ")
     )
 }
-
-/// What [`link_upsert`] does with a link stored already (the key is the canonical id, which
-/// names the remote record): takes the new values, keeps the first-seen time.
-pub(super) const LINK_ON_CONFLICT: &str = " ON CONFLICT (canonical_id) DO UPDATE SET \
-     canonical_entity = excluded.canonical_entity, content_hash = excluded.content_hash, \
-     remote_updated_at = excluded.remote_updated_at, \
-     last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id";
 
 /// Upserts one quarantine entry: organisation, adapter, entity, external id, raw JSON,
 /// reason, run, seen (`$1`…`$8`).
@@ -121,8 +128,30 @@ pub(super) fn distinct_edges<'r>(
 /// would have counted it: unchanged, or updated if it differs, so the counts add up to the
 /// records fetched however pages are grouped.
 pub(super) fn dedupe(page_records: Vec<PreparedRecord>) -> (Vec<PreparedRecord>, PageCounts) {
+    let (keep, counts) = repeats(&page_records);
+    let Some(keep) = keep else {
+        return (page_records, counts);
+    };
+    let mut slots: Vec<Option<PreparedRecord>> = page_records.into_iter().map(Some).collect();
+    let records = keep.iter().filter_map(|&i| slots[i].take()).collect();
+    (records, counts)
+}
+
+/// [`dedupe`] by reference.
+pub(super) fn dedupe_refs(page_records: &[PreparedRecord]) -> (Vec<&PreparedRecord>, PageCounts) {
+    let (keep, counts) = repeats(page_records);
+    let records = match keep {
+        None => page_records.iter().collect(),
+        Some(keep) => keep.iter().map(|&i| &page_records[i]).collect(),
+    };
+    (records, counts)
+}
+
+/// Which records [`dedupe`] keeps (positions, in order; None: all) and the counts of the
+/// repeats.
+fn repeats(page_records: &[PreparedRecord]) -> (Option<Vec<usize>>, PageCounts) {
     let mut counts = PageCounts::default();
-    // Most writes repeat nothing: tell without copying an id.
+    // Most writes repeat nothing: tell without a map of positions.
     let unique = {
         let mut seen: HashSet<&str> = HashSet::with_capacity(page_records.len());
         page_records
@@ -130,27 +159,27 @@ pub(super) fn dedupe(page_records: Vec<PreparedRecord>) -> (Vec<PreparedRecord>,
             .all(|r| seen.insert(r.external_id.as_str()))
     };
     if unique {
-        return (page_records, counts);
+        return (None, counts);
     }
-    let mut records: Vec<PreparedRecord> = Vec::with_capacity(page_records.len());
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for r in page_records {
-        match index.get(&r.external_id) {
-            Some(&i) => {
-                if records[i].content_hash == r.content_hash {
+    let mut keep: Vec<usize> = Vec::with_capacity(page_records.len());
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, r) in page_records.iter().enumerate() {
+        match index.get(r.external_id.as_str()) {
+            Some(&k) => {
+                if page_records[keep[k]].content_hash == r.content_hash {
                     counts.unchanged += 1;
                 } else {
                     counts.updated += 1;
                 }
-                records[i] = r;
+                keep[k] = i;
             }
             None => {
-                index.insert(r.external_id.clone(), records.len());
-                records.push(r);
+                index.insert(&r.external_id, keep.len());
+                keep.push(i);
             }
         }
     }
-    (records, counts)
+    (Some(keep), counts)
 }
 
 /// Sorts `records` into created, updated and unchanged (`same` says whether a record is
@@ -158,7 +187,7 @@ pub(super) fn dedupe(page_records: Vec<PreparedRecord>) -> (Vec<PreparedRecord>,
 /// write, and those among them whose old edges must go: only updated records can have edges
 /// already, since edges commit with their record's link.
 pub(super) fn classify<'r, E>(
-    records: &'r [PreparedRecord],
+    records: impl ExactSizeIterator<Item = &'r PreparedRecord>,
     counts: &mut PageCounts,
     mut same: impl FnMut(&PreparedRecord) -> Result<Option<bool>, E>,
 ) -> Result<(Vec<&'r PreparedRecord>, Vec<&'r PreparedRecord>), E> {
@@ -208,12 +237,15 @@ mod tests {
             record("c", "1"),
             record("b", "1"),
         ];
-        let (records, counts) = dedupe(page);
+        let (records, counts) = dedupe(page.clone());
         let got: Vec<(&str, &str)> = records
             .iter()
             .map(|r| (r.external_id.as_str(), r.content_hash.as_str()))
             .collect();
         assert_eq!(got, [("a", "2"), ("b", "1"), ("c", "1")]);
+        let (refs, ref_counts) = dedupe_refs(&page);
+        assert_eq!(refs, records.iter().collect::<Vec<_>>());
+        assert_eq!(ref_counts, counts);
         assert_eq!(
             (counts.updated, counts.unchanged, counts.created),
             (1, 1, 0)

@@ -296,16 +296,7 @@ fn check_fence(tx: &Transaction<'_>, sql: &Statements, fence: &Fence) -> Result<
             ))
         })
         .optional()?;
-    match row {
-        Some((epoch, owner, state))
-            if epoch == fence.epoch
-                && owner.as_deref() == Some(fence.owner.as_str())
-                && state == "running" =>
-        {
-            Ok(())
-        }
-        _ => Err(fence.lost()),
-    }
+    fence.check(row)
 }
 
 /// One entity's records of a page: rows, edges, external links, quarantine (as
@@ -325,7 +316,7 @@ fn write_records(
         // The canonical id names the remote record (organisation, adapter, entity, id).
         let mut known =
             tx.prepare_cached("SELECT content_hash FROM external_links WHERE canonical_id = ?1")?;
-        classify(&records, &mut counts, |r| {
+        classify(records.iter(), &mut counts, |r| {
             known
                 .query_row(params![r.canonical_id], |row| {
                     Ok(row.get_ref(0)?.as_str()? == r.content_hash)
