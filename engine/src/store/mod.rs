@@ -100,6 +100,8 @@ pub struct Store {
     /// Whether page transactions may `COPY`: false once a page connection's socket could not
     /// be told to send small writes at once ([`nodelay`]); they upsert instead.
     copy: Arc<std::sync::atomic::AtomicBool>,
+    /// PostgreSQL: the entities whose last page found none of its records stored.
+    fresh: Arc<page::FreshEntities>,
 }
 
 /// A page transaction on PostgreSQL (see [`Store::begin_page_write`]).
@@ -254,6 +256,7 @@ impl Store {
             pages: None,
             pg: None,
             copy: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            fresh: Arc::default(),
         };
         if dialect == Dialect::Postgres {
             store.pg = Some(page_pool(&url, store.copy.clone())?);

@@ -320,11 +320,24 @@ impl Store {
                 (entity.as_str(), records, quarantined.as_slice(), counts)
             })
             .collect();
+        // An entity whose last page found none of its records stored (a first sync) copies
+        // without looking: should one be stored after all, the copy fails on its key and the
+        // page is written again, looking.
+        let look: Vec<bool> = lists
+            .iter()
+            .map(|l| !(copy && self.fresh.all_new_last_time(fence, l.0)))
+            .collect();
         let ids: Vec<&str> = lists
             .iter()
-            .flat_map(|l| l.1.iter().map(|r| r.canonical_id.as_str()))
+            .zip(&look)
+            .filter(|(_, look)| **look)
+            .flat_map(|(l, _)| l.1.iter().map(|r| r.canonical_id.as_str()))
             .collect();
         let known = self.known_hashes(tx, ids).await?;
+        for (l, _) in lists.iter().zip(&look).filter(|(_, look)| **look) {
+            let all_new = l.1.iter().all(|r| !known.contains_key(&r.canonical_id));
+            self.fresh.note(fence, l.0, all_new);
+        }
         let mut fresh: Vec<(&str, &PreparedRecord)> = Vec::new();
         let mut all_counts = Vec::with_capacity(lists.len());
         for (entity, records, quarantined, mut counts) in lists.iter().cloned() {
@@ -644,4 +657,33 @@ async fn copy_fresh(
             .end_row();
     }
     edges.send(tx).await
+}
+
+/// The entities (of an organisation, through an adapter) whose last page found none of its
+/// records stored: during a first sync, every page after the first. Their pages skip the
+/// look-up of stored records (a statement and an index probe per record).
+#[derive(Debug, Default)]
+pub(crate) struct FreshEntities(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl FreshEntities {
+    fn key(fence: &Fence, entity: &str) -> String {
+        format!("{}\0{}\0{entity}", fence.org_id, fence.adapter)
+    }
+
+    /// Whether `entity`'s last page found none of its records stored.
+    fn all_new_last_time(&self, fence: &Fence, entity: &str) -> bool {
+        let set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.contains(&Self::key(fence, entity))
+    }
+
+    /// Notes whether `entity`'s page found none of its records stored.
+    fn note(&self, fence: &Fence, entity: &str, all_new: bool) {
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let key = Self::key(fence, entity);
+        if all_new {
+            set.insert(key);
+        } else {
+            set.remove(&key);
+        }
+    }
 }
