@@ -101,7 +101,7 @@ pub struct Store {
     /// be told to send small writes at once ([`nodelay`]); they upsert instead.
     copy: Arc<std::sync::atomic::AtomicBool>,
     /// PostgreSQL: the entities whose last page found none of its records stored.
-    fresh: Arc<page::FreshEntities>,
+    fresh: Arc<rules::FreshEntities>,
 }
 
 /// A page transaction on PostgreSQL (see [`Store::begin_page_write`]).
@@ -288,7 +288,8 @@ impl Store {
                     .into(),
             ));
         }
-        tokio::task::spawn_blocking(move || writer::PageWriter::open(file.as_ref()))
+        let fresh = self.fresh.clone();
+        tokio::task::spawn_blocking(move || writer::PageWriter::open(file.as_ref(), fresh))
             .await
             .map_err(|e| StoreError::Writer(format!("opening SQLite's page writer: {e}")))?
     }

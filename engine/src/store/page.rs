@@ -15,7 +15,7 @@ use sqlx::Row;
 use super::bulk::{self, Batch, Column};
 use super::copy::CopyIn;
 use super::rules::{
-    EDGE_COLUMNS, FENCE_SELECT, LINK_COLUMNS, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe_refs,
+    EDGE_COLUMNS, FENCE_SELECT, LINK_COLUMNS, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe,
     distinct_edges, edge_insert, link_upsert, quarantine_upsert, row_upsert,
 };
 use super::{Bind, PageTx, Store, arguments, now_ms, sql};
@@ -316,7 +316,7 @@ impl Store {
         );
         let lists: Vec<(&str, Vec<&PreparedRecord>, &[Quarantined], PageCounts)> = lists
             .map(|(entity, records, quarantined)| {
-                let (records, counts) = dedupe_refs(records);
+                let (records, counts) = dedupe(records);
                 (entity.as_str(), records, quarantined.as_slice(), counts)
             })
             .collect();
@@ -657,33 +657,4 @@ async fn copy_fresh(
             .end_row();
     }
     edges.send(tx).await
-}
-
-/// The entities (of an organisation, through an adapter) whose last page found none of its
-/// records stored: during a first sync, every page after the first. Their pages skip the
-/// look-up of stored records (a statement and an index probe per record).
-#[derive(Debug, Default)]
-pub(crate) struct FreshEntities(std::sync::Mutex<std::collections::HashSet<String>>);
-
-impl FreshEntities {
-    fn key(fence: &Fence, entity: &str) -> String {
-        format!("{}\0{}\0{entity}", fence.org_id, fence.adapter)
-    }
-
-    /// Whether `entity`'s last page found none of its records stored.
-    fn all_new_last_time(&self, fence: &Fence, entity: &str) -> bool {
-        let set = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        set.contains(&Self::key(fence, entity))
-    }
-
-    /// Notes whether `entity`'s page found none of its records stored.
-    fn note(&self, fence: &Fence, entity: &str, all_new: bool) {
-        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let key = Self::key(fence, entity);
-        if all_new {
-            set.insert(key);
-        } else {
-            set.remove(&key);
-        }
-    }
 }

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use super::Dialect;
 use super::page::{PageCounts, PreparedRecord};
 use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
+use crate::lease::Fence;
 
 /// A page's counts for a side-loaded entity's run (it waits, pending, for the page's entity).
 pub(super) const SIDE_RUN_UPDATE: &str = "UPDATE entity_runs SET \
@@ -27,19 +28,34 @@ pub(super) const RUN_UPDATE: &str = "UPDATE entity_runs SET \
 pub(crate) const FENCE_SELECT: &str =
     "SELECT epoch, lease_owner, state FROM entity_runs WHERE id = $1 AND org_id = $2";
 
+/// Inserts rows of `table` (all its columns, in table order) from `rows`; a row stored
+/// already is an error.
+pub(super) fn row_insert(table: &TableDef, rows: &str) -> String {
+    let names: Vec<String> = COMMON_COLUMNS
+        .iter()
+        .chain(table.fields)
+        .map(|c| format!("\"{}\"", c.name))
+        .collect();
+    format!(
+        "INSERT INTO \"{}\" ({}) {rows}",
+        table.table,
+        names.join(", ")
+    )
+}
+
 /// Upserts rows of `table` (all its columns, in table order) from `rows` (`VALUES …` or a
 /// `SELECT`); a row of another organisation with the same id is left alone.
 pub(super) fn row_upsert(table: &TableDef, rows: &str) -> String {
-    let columns = || COMMON_COLUMNS.iter().chain(table.fields).map(|c| c.name);
-    let names: Vec<String> = columns().map(|n| format!("\"{n}\"")).collect();
-    let updates: Vec<String> = columns()
+    let updates: Vec<String> = COMMON_COLUMNS
+        .iter()
+        .chain(table.fields)
+        .map(|c| c.name)
         .filter(|n| !matches!(*n, "id" | "org_id" | "created_at"))
         .map(|n| format!("\"{n}\" = excluded.\"{n}\""))
         .collect();
     format!(
-        "INSERT INTO \"{t}\" ({}) {rows} ON CONFLICT (\"id\") DO UPDATE SET {} \
-         WHERE \"{t}\".\"org_id\" = excluded.\"org_id\"",
-        names.join(", "),
+        "{} ON CONFLICT (\"id\") DO UPDATE SET {} WHERE \"{t}\".\"org_id\" = excluded.\"org_id\"",
+        row_insert(table, rows),
         updates.join(", "),
         t = table.table
     )
@@ -83,10 +99,18 @@ pub(super) const LINK_COLUMNS: [&str; 11] = [
 /// first-seen time.
 pub(super) fn link_upsert(rows: &str) -> String {
     format!(
-        "INSERT INTO external_links ({}) {rows} ON CONFLICT (canonical_id) DO UPDATE SET \
+        "{} ON CONFLICT (canonical_id) DO UPDATE SET \
          canonical_entity = excluded.canonical_entity, content_hash = excluded.content_hash, \
          remote_updated_at = excluded.remote_updated_at, \
          last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id",
+        link_insert(rows)
+    )
+}
+
+/// Inserts external links ([`LINK_COLUMNS`]) from `rows`; a link stored already is an error.
+pub(super) fn link_insert(rows: &str) -> String {
+    format!(
+        "INSERT INTO external_links ({}) {rows}",
         LINK_COLUMNS.join(", ")
     )
 }
@@ -127,18 +151,7 @@ pub(super) fn distinct_edges<'r>(
 /// that repeat a record commit together); the last copy wins. A repeat counts as the next page
 /// would have counted it: unchanged, or updated if it differs, so the counts add up to the
 /// records fetched however pages are grouped.
-pub(super) fn dedupe(page_records: Vec<PreparedRecord>) -> (Vec<PreparedRecord>, PageCounts) {
-    let (keep, counts) = repeats(&page_records);
-    let Some(keep) = keep else {
-        return (page_records, counts);
-    };
-    let mut slots: Vec<Option<PreparedRecord>> = page_records.into_iter().map(Some).collect();
-    let records = keep.iter().filter_map(|&i| slots[i].take()).collect();
-    (records, counts)
-}
-
-/// [`dedupe`] by reference.
-pub(super) fn dedupe_refs(page_records: &[PreparedRecord]) -> (Vec<&PreparedRecord>, PageCounts) {
+pub(super) fn dedupe(page_records: &[PreparedRecord]) -> (Vec<&PreparedRecord>, PageCounts) {
     let (keep, counts) = repeats(page_records);
     let records = match keep {
         None => page_records.iter().collect(),
@@ -210,6 +223,37 @@ pub(super) fn classify<'r, E>(
     Ok((changed, stale_edges))
 }
 
+/// The entities (of an organisation, through an adapter) whose last page found none of its
+/// records stored: during a first sync, every page after the first. Their pages skip the
+/// look-up of stored records (an index probe per record) and insert without `ON CONFLICT`:
+/// a record stored after all fails the insert on its key, and the page is written again,
+/// looking.
+#[derive(Debug, Default)]
+pub(crate) struct FreshEntities(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl FreshEntities {
+    fn key(fence: &Fence, entity: &str) -> String {
+        format!("{}\0{}\0{entity}", fence.org_id, fence.adapter)
+    }
+
+    /// Whether `entity`'s last page found none of its records stored.
+    pub(super) fn all_new_last_time(&self, fence: &Fence, entity: &str) -> bool {
+        let set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.contains(&Self::key(fence, entity))
+    }
+
+    /// Notes whether `entity`'s page found none of its records stored.
+    pub(super) fn note(&self, fence: &Fence, entity: &str, all_new: bool) {
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let key = Self::key(fence, entity);
+        if all_new {
+            set.insert(key);
+        } else {
+            set.remove(&key);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,23 +281,20 @@ mod tests {
             record("c", "1"),
             record("b", "1"),
         ];
-        let (records, counts) = dedupe(page.clone());
+        let (records, counts) = dedupe(&page);
         let got: Vec<(&str, &str)> = records
             .iter()
             .map(|r| (r.external_id.as_str(), r.content_hash.as_str()))
             .collect();
         assert_eq!(got, [("a", "2"), ("b", "1"), ("c", "1")]);
-        let (refs, ref_counts) = dedupe_refs(&page);
-        assert_eq!(refs, records.iter().collect::<Vec<_>>());
-        assert_eq!(ref_counts, counts);
         assert_eq!(
             (counts.updated, counts.unchanged, counts.created),
             (1, 1, 0)
         );
 
         let page = vec![record("x", "1"), record("y", "2")];
-        let (records, counts) = dedupe(page.clone());
-        assert_eq!(records, page);
+        let (records, counts) = dedupe(&page);
+        assert_eq!(records, page.iter().collect::<Vec<_>>());
         assert_eq!(counts, PageCounts::default());
     }
 }

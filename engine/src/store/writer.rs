@@ -11,8 +11,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -20,8 +20,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tokio::sync::oneshot;
 
 use super::rules::{
-    FENCE_SELECT, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe, distinct_edges, edge_insert,
-    link_upsert, quarantine_upsert, row_upsert,
+    FENCE_SELECT, FreshEntities, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe, distinct_edges,
+    edge_insert, link_insert, link_upsert, quarantine_upsert, row_insert, row_upsert,
 };
 use super::{Bind, Dialect, PageCounts, PageWrite, PreparedRecord, Quarantined, SideCounts};
 use crate::canonical::{COMMON_COLUMNS, TableDef};
@@ -31,10 +31,10 @@ use crate::lease::Fence;
 /// What a page commit returns.
 type Outcome = Result<(PageCounts, SideCounts), StoreError>;
 
-/// The records a page wrote, sent back with its outcome to be freed on the caller's thread:
-/// freeing them was 4 % of the writer thread's instructions, and that thread is the one a
-/// sync waits for.
-type Spent = Vec<Vec<PreparedRecord>>;
+/// The page written, sent back with its outcome to be freed on the caller's thread: freeing
+/// its records was 4 % of the writer thread's instructions, and that thread is the one a sync
+/// waits for.
+type Spent = PageWrite;
 
 /// One page to commit, and where the outcome goes.
 struct Job {
@@ -73,7 +73,7 @@ impl rusqlite::ToSql for Bind {
 impl PageWriter {
     /// Opens a connection to the database file at `path` (created and migrated already) and
     /// starts the thread that owns it.
-    pub(crate) fn open(path: &Path) -> Result<PageWriter, StoreError> {
+    pub(crate) fn open(path: &Path, fresh: Arc<FreshEntities>) -> Result<PageWriter, StoreError> {
         let conn = connection(path)?;
         let (jobs, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
@@ -82,12 +82,11 @@ impl PageWriter {
                 let mut writer = Writer {
                     conn,
                     sql: Statements::new(),
+                    fresh,
                 };
                 while let Ok(job) = rx.recv() {
-                    let mut spent = Vec::new();
-                    let outcome =
-                        writer.commit(&job.fence, job.page, job.lease_ttl_ms, job.now, &mut spent);
-                    let _ = job.reply.send((outcome, spent));
+                    let outcome = writer.commit(&job.fence, &job.page, job.lease_ttl_ms, job.now);
+                    let _ = job.reply.send((outcome, job.page));
                 }
             })
             .map_err(|e| StoreError::Writer(format!("starting SQLite's writer thread: {e}")))?;
@@ -156,6 +155,8 @@ fn connection(path: &Path) -> Result<Connection, StoreError> {
 struct Writer {
     conn: Connection,
     sql: Statements,
+    /// The entities whose pages insert without looking (see [`FreshEntities`]).
+    fresh: Arc<FreshEntities>,
 }
 
 /// The text of the writer's statements, built once: it is also the key of each statement in
@@ -166,9 +167,11 @@ struct Statements {
     run_update: String,
     edge_insert: String,
     link_upsert: String,
+    link_insert: String,
     quarantine_upsert: String,
-    /// The row upsert per canonical table, built when the table is first written.
-    rows: HashMap<&'static str, String>,
+    /// The row upsert and the row insert per canonical table, built when the table is first
+    /// written.
+    rows: HashMap<&'static str, [String; 2]>,
 }
 
 impl Statements {
@@ -179,16 +182,19 @@ impl Statements {
             run_update: numbered(RUN_UPDATE),
             edge_insert: edge_insert(&one_row(6)),
             link_upsert: link_upsert(&one_row(11)),
+            link_insert: link_insert(&one_row(11)),
             quarantine_upsert: numbered(&quarantine_upsert(Dialect::Sqlite)),
             rows: HashMap::new(),
         }
     }
 
-    /// The row upsert of `table`.
-    fn rows(&mut self, table: &'static TableDef) -> &str {
-        self.rows.entry(table.table).or_insert_with(|| {
-            row_upsert(table, &one_row(COMMON_COLUMNS.len() + table.fields.len()))
-        })
+    /// The row upsert of `table`, or its plain insert (`new`).
+    fn rows(&mut self, table: &'static TableDef, new: bool) -> &str {
+        let [upsert, insert] = self.rows.entry(table.table).or_insert_with(|| {
+            let values = one_row(COMMON_COLUMNS.len() + table.fields.len());
+            [row_upsert(table, &values), row_insert(table, &values)]
+        });
+        if new { insert } else { upsert }
     }
 }
 
@@ -204,41 +210,47 @@ fn one_row(n: usize) -> String {
 }
 
 impl Writer {
-    fn commit(
+    /// Commits `page`. Entities whose last page found none of their records stored insert
+    /// without looking ([`FreshEntities`]); should one be stored after all, the insert fails
+    /// on its key, and the page is rolled back and written again, looking.
+    fn commit(&mut self, fence: &Fence, page: &PageWrite, lease_ttl_ms: i64, now: i64) -> Outcome {
+        match self.write(fence, page, lease_ttl_ms, now, true) {
+            Err(StoreError::Sqlite(e)) if is_unique_violation(&e) => {
+                self.write(fence, page, lease_ttl_ms, now, false)
+            }
+            other => other,
+        }
+    }
+
+    /// One attempt at [`Writer::commit`]; `guess` lets fresh entities skip the look-up.
+    fn write(
         &mut self,
         fence: &Fence,
-        page: PageWrite,
+        page: &PageWrite,
         lease_ttl_ms: i64,
         now: i64,
-        spent: &mut Spent,
+        guess: bool,
     ) -> Outcome {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         check_fence(&tx, &self.sql, fence)?;
-        let (counts, written) = write_records(
-            &tx,
-            &mut self.sql,
-            fence,
-            &page.entity,
-            page.records,
-            &page.quarantined,
-            now,
-        )?;
-        spent.push(written);
-        let mut side = Vec::with_capacity(page.side.len());
-        for s in page.side {
-            let (c, written) = write_records(
-                &tx,
-                &mut self.sql,
+        let mut write = |entity: &str, records: &[PreparedRecord], quarantined: &[Quarantined]| {
+            let w = Write {
+                tx: &tx,
                 fence,
-                &s.entity,
-                s.records,
-                &s.quarantined,
+                entity,
                 now,
-            )?;
-            spent.push(written);
-            side.push((s.entity, s.fetched as u64, c));
+                fresh: &self.fresh,
+                guess,
+            };
+            write_records(&w, &mut self.sql, records, quarantined)
+        };
+        let counts = write(&page.entity, &page.records, &page.quarantined)?;
+        let mut side = Vec::with_capacity(page.side.len());
+        for s in &page.side {
+            let c = write(&s.entity, &s.records, &s.quarantined)?;
+            side.push((s.entity.clone(), s.fetched as u64, c));
         }
         {
             let mut update = tx.prepare_cached(&self.sql.side_update)?;
@@ -299,33 +311,51 @@ fn check_fence(tx: &Transaction<'_>, sql: &Statements, fence: &Fence) -> Result<
     fence.check(row)
 }
 
-/// One entity's records of a page: rows, edges, external links, quarantine (as
-/// `Store::write_records` does through `sqlx` on PostgreSQL). Returns the counts and the
-/// records written (see [`Spent`]).
-fn write_records(
-    tx: &Transaction<'_>,
-    sql: &mut Statements,
-    fence: &Fence,
-    entity: &str,
-    page_records: Vec<PreparedRecord>,
-    quarantined: &[Quarantined],
+/// What the writes of one entity's records in a page share.
+struct Write<'a> {
+    tx: &'a Transaction<'a>,
+    fence: &'a Fence,
+    entity: &'a str,
     now: i64,
-) -> Result<(PageCounts, Vec<PreparedRecord>), StoreError> {
+    fresh: &'a FreshEntities,
+    /// Whether the entity may skip the look-up when its last page found nothing stored.
+    guess: bool,
+}
+
+/// One entity's records of a page: rows, edges, external links, quarantine (as
+/// `Store::write_page` does on PostgreSQL). Returns the counts.
+fn write_records(
+    w: &Write<'_>,
+    sql: &mut Statements,
+    page_records: &[PreparedRecord],
+    quarantined: &[Quarantined],
+) -> Result<PageCounts, StoreError> {
+    let (tx, fence, entity, now) = (w.tx, w.fence, w.entity, w.now);
     let (records, mut counts) = dedupe(page_records);
-    let (changed, stale_edges) = {
+    let new = w.guess && w.fresh.all_new_last_time(fence, entity);
+    let (changed, stale_edges) = if new {
+        classify(records.iter().copied(), &mut counts, |_| {
+            Ok::<_, StoreError>(None)
+        })?
+    } else {
         // The canonical id names the remote record (organisation, adapter, entity, id).
         let mut known =
             tx.prepare_cached("SELECT content_hash FROM external_links WHERE canonical_id = ?1")?;
-        classify(records.iter(), &mut counts, |r| {
-            known
+        let mut any_known = false;
+        let sorted = classify(records.iter().copied(), &mut counts, |r| {
+            let same = known
                 .query_row(params![r.canonical_id], |row| {
                     Ok(row.get_ref(0)?.as_str()? == r.content_hash)
                 })
-                .optional()
-        })?
+                .optional();
+            any_known |= matches!(same, Ok(Some(_)));
+            same
+        })?;
+        w.fresh.note(fence, entity, !any_known);
+        sorted
     };
     if let Some(first) = changed.first() {
-        upsert_rows(tx, sql.rows(first.table), &changed)?;
+        upsert_rows(tx, sql.rows(first.table, new), &changed)?;
     }
     if !stale_edges.is_empty() {
         let mut delete = tx.prepare_cached(
@@ -353,7 +383,11 @@ fn write_records(
         }
     }
     if !records.is_empty() {
-        let mut link = tx.prepare_cached(&sql.link_upsert)?;
+        let mut link = tx.prepare_cached(if new {
+            &sql.link_insert
+        } else {
+            &sql.link_upsert
+        })?;
         // (organisation, adapter, entity, external id, canonical id, canonical entity,
         // content hash, remote updated at, first seen, last seen, run)
         link.raw_bind_parameter(1, &fence.org_id)?;
@@ -373,7 +407,17 @@ fn write_records(
     }
     write_quarantine(tx, sql, fence, entity, &records, quarantined, now)?;
     counts.quarantined = quarantined.len() as u64;
-    Ok((counts, records))
+    Ok(counts)
+}
+
+/// Whether `e` is SQLite's unique or primary key violation.
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    )
 }
 
 fn upsert_rows(
@@ -393,7 +437,7 @@ fn write_quarantine(
     sql: &Statements,
     fence: &Fence,
     entity: &str,
-    good: &[PreparedRecord],
+    good: &[&PreparedRecord],
     bad: &[Quarantined],
     now: i64,
 ) -> Result<(), StoreError> {
