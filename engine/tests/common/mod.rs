@@ -159,6 +159,28 @@ pub async fn assert_matches_ground_truth(store: &Store, org: &str, sim: &Running
                         rec.id
                     );
                     assert_eq!(row["last_name"], trimmed("last_name"), "person {}", rec.id);
+                    // Dates, instants and booleans, as each database stored them.
+                    assert_eq!(row["birthdate"], attr("birthdate"), "person {}", rec.id);
+                    let instant = |n: &str| {
+                        attr(n)
+                            .as_str()
+                            .and_then(tributary_engine::workflow::normalize_instant)
+                            .map(serde_json::Value::String)
+                            .unwrap_or_default()
+                    };
+                    assert_eq!(
+                        row["updated_at"],
+                        instant("updated_at"),
+                        "person {}",
+                        rec.id
+                    );
+                    assert_eq!(
+                        row["created_at"],
+                        instant("created_at"),
+                        "person {}",
+                        rec.id
+                    );
+                    assert_eq!(row["child"], attr("child"), "person {}", rec.id);
                 }
                 "Email" => {
                     let want = attr("address").as_str().map(|s| s.trim().to_lowercase());
