@@ -1,11 +1,13 @@
 //! The database: SQLite (a file, the default) or PostgreSQL, through one `sqlx::Any` pool, and
-//! on SQLite a page writer of its own (`writer`).
+//! for page writes a connection of their own: on SQLite a page writer (`writer`), on
+//! PostgreSQL a pool of the driver's own connections (`page`).
 //!
 //! Queries are written once with `$n` placeholders (SQLite reads them as numbered parameters);
 //! where the dialects differ, [`Dialect`] says how. Page writes, the bulk of the work, take
-//! each database's fastest path: on PostgreSQL one statement per table with a column array
-//! per field (`bulk`), on SQLite single-row statements prepared once, on a thread that owns
-//! its connection (`writer`). Every query is scoped by `org_id`.
+//! each database's fastest path: on PostgreSQL `COPY` for new records (`copy`) and one
+//! statement per table with a column array per field for the others (`bulk`), on SQLite
+//! single-row statements prepared once, on a thread that owns its connection (`writer`).
+//! Every query is scoped by `org_id`.
 //! On PostgreSQL the store also keeps the planner's statistics current as tables grow
 //! (`stats`).
 

@@ -164,7 +164,7 @@ impl Store {
 
     /// Commits one page under `fence`. Refuses with [`StoreError::LeaseLost`] when another
     /// worker has claimed the entity run since, so a stale worker can never write. On SQLite
-    /// the page goes to the writer thread ([`super::writer`]) in this process's write slot;
+    /// the page goes to the writer thread (the `writer` module) in this process's write slot;
     /// on PostgreSQL it is written here, through `sqlx`.
     pub async fn commit_page(
         &self,
