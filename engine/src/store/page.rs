@@ -184,11 +184,13 @@ impl Store {
     /// writes the records, without touching the entity runs, so that the next page's records
     /// can be written while this one waits to commit ([`Store::finish_page`]).
     ///
-    /// New records are copied in ([`super::copy`]). Another writer of the same records (a
-    /// side-loaded entity is also listed on its own) may have stored some since the page
-    /// looked them up: then the copy fails with a unique violation, and the page is rolled
-    /// back and written again, upserting them as it does records stored before (rare, and
-    /// cheaper than a savepoint's round trips on every page).
+    /// New records are copied in ([`super::copy`]). A record the page took for new may be
+    /// stored after all: another writer of the same records (a side-loaded entity is also
+    /// listed on its own) stored it since the page looked, or the page did not look (see
+    /// [`FreshEntities`](super::rules::FreshEntities)) and the list shifted. Then the copy
+    /// fails with a unique violation, and the page is rolled back and written again,
+    /// looking, and upserting what is stored (rare, and cheaper than a savepoint's round
+    /// trips on every page).
     pub(crate) async fn stage_page(
         &self,
         fence: &Fence,
@@ -226,7 +228,7 @@ impl Store {
                 Err(StoreError::Sqlx(e)) if copy && is_unique_violation(&e) => {
                     tracing::debug!(
                         entity = page.entity,
-                        "records stored meanwhile by another writer: the page is written again"
+                        "a record taken for new is stored: the page is written again"
                     );
                     tx.rollback().await?;
                     copy = false;
