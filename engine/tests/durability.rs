@@ -164,6 +164,8 @@ async fn malformed_records_are_quarantined_with_reasons(kind: &str) {
         reasons[2].0 == "x4" && reasons[2].1.contains("not numeric"),
         "{reasons:?}"
     );
+    store.close().await;
+    db.drop_db().await;
 }
 
 #[tokio::test]
@@ -213,6 +215,8 @@ async fn a_record_that_maps_again_leaves_quarantine(kind: &str) {
     assert_eq!(sync().await.unwrap().state, "done");
     assert_eq!(ids(store.quarantine("q").await.unwrap()), ["3"]);
     assert_eq!(store.count("q", "people").await.unwrap(), 2);
+    store.close().await;
+    db.drop_db().await;
 }
 
 #[tokio::test]
