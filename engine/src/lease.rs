@@ -56,6 +56,19 @@ impl Fence {
     }
 }
 
+/// An entity run as [`FENCE_SELECT`] reads it (epoch, lease owner, state), from a row of
+/// either driver, for [`Fence::check`].
+pub(crate) fn fenced_run<R>(row: &R) -> Result<(i64, Option<String>, String), sqlx::Error>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+}
+
 fn hostname() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
     HOST.get_or_init(|| {
@@ -229,7 +242,7 @@ pub async fn release(
         .bind(fence.org_id.clone())
         .fetch_optional(&mut *tx)
         .await?
-        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .map(|r| fenced_run(&r))
         .transpose()?;
     if fence.check(run).is_err() {
         return Ok(false);

@@ -21,7 +21,7 @@ use super::rules::{
 use super::{Bind, PageTx, Store, arguments, now_ms, sql};
 use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
 use crate::error::StoreError;
-use crate::lease::Fence;
+use crate::lease::{Fence, fenced_run};
 
 /// One record ready to store: every column value of its canonical table, in table order.
 #[derive(Debug, Clone, PartialEq)]
@@ -208,7 +208,7 @@ impl Store {
                 .bind(fence.org_id.clone())
                 .fetch_optional(&mut *tx)
                 .await?
-                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .map(|r| fenced_run(&r))
                 .transpose()?;
             fence.check(row)?;
             let now = now_ms();
