@@ -223,33 +223,34 @@ pub(super) fn classify<'r, E>(
     Ok((changed, stale_edges))
 }
 
-/// The entities (of an organisation, through an adapter) whose last page found none of its
-/// records stored: during a first sync, every page after the first. Their pages skip the
-/// look-up of stored records (an index probe per record) and insert without `ON CONFLICT`:
-/// a record stored after all fails the insert on its key, and the page is written again,
-/// looking.
+/// The entities (of an organisation, through an adapter) whose last page in the current run
+/// found none of its records stored: during a first sync, every page after the first. Their
+/// pages skip the look-up of stored records (an index probe per record) and insert without
+/// `ON CONFLICT`: a record stored after all fails the insert on its key, and the page is
+/// written again, looking. A guess holds within its run only: the next run (a process may
+/// sync again and again) looks on its first page.
 #[derive(Debug, Default)]
-pub(crate) struct FreshEntities(std::sync::Mutex<std::collections::HashSet<String>>);
+pub(crate) struct FreshEntities(std::sync::Mutex<HashMap<String, String>>);
 
 impl FreshEntities {
     fn key(fence: &Fence, entity: &str) -> String {
         format!("{}\0{}\0{entity}", fence.org_id, fence.adapter)
     }
 
-    /// Whether `entity`'s last page found none of its records stored.
+    /// Whether `entity`'s last page in this run found none of its records stored.
     pub(super) fn all_new_last_time(&self, fence: &Fence, entity: &str) -> bool {
-        let set = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        set.contains(&Self::key(fence, entity))
+        let runs = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        runs.get(&Self::key(fence, entity)) == Some(&fence.run_id)
     }
 
     /// Notes whether `entity`'s page found none of its records stored.
     pub(super) fn note(&self, fence: &Fence, entity: &str, all_new: bool) {
-        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut runs = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let key = Self::key(fence, entity);
         if all_new {
-            set.insert(key);
+            runs.insert(key, fence.run_id.clone());
         } else {
-            set.remove(&key);
+            runs.remove(&key);
         }
     }
 }
@@ -257,6 +258,32 @@ impl FreshEntities {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A guess holds for its entity, organisation and run only.
+    #[test]
+    fn fresh_entities_are_guessed_within_their_run() {
+        let fence = |org: &str, run: &str| Fence {
+            entity_run_id: "er".into(),
+            run_id: run.into(),
+            org_id: org.into(),
+            adapter: "pco".into(),
+            owner: "me".into(),
+            epoch: 1,
+        };
+        let fresh = FreshEntities::default();
+        let (a, b) = (fence("o1", "r1"), fence("o1", "r2"));
+        assert!(!fresh.all_new_last_time(&a, "Person"));
+        fresh.note(&a, "Person", true);
+        assert!(fresh.all_new_last_time(&a, "Person"));
+        assert!(!fresh.all_new_last_time(&a, "Email"));
+        assert!(!fresh.all_new_last_time(&fence("o2", "r1"), "Person"));
+        assert!(
+            !fresh.all_new_last_time(&b, "Person"),
+            "another run looks first"
+        );
+        fresh.note(&a, "Person", false);
+        assert!(!fresh.all_new_last_time(&a, "Person"));
+    }
 
     fn record(id: &str, hash: &str) -> PreparedRecord {
         PreparedRecord {
