@@ -343,29 +343,30 @@ impl Store {
         let mut fresh: Vec<(&str, &PreparedRecord)> = Vec::new();
         let mut all_counts = Vec::with_capacity(lists.len());
         for (entity, records, quarantined, mut counts) in lists.iter().cloned() {
-            // Records stored before whose content changed: rows upserted, edges replaced.
-            let (_, updated) = classify(records.iter().copied(), &mut counts, |r| {
+            // Records stored before whose content changed (`updated`) get their rows upserted
+            // and their edges replaced; new ones are copied in at the end or, without `copy`,
+            // written with them (`changed` holds both).
+            let (changed, updated) = classify(records.iter().copied(), &mut counts, |r| {
                 Ok::<_, StoreError>(known.get(&r.canonical_id).map(|h| *h == r.content_hash))
             })?;
-            self.upsert_rows(tx, &updated).await?;
-            self.delete_edges(tx, fence, &updated).await?;
-            self.insert_edges(tx, fence, &updated, now).await?;
             let (new, seen): (Vec<&PreparedRecord>, Vec<&PreparedRecord>) = records
                 .iter()
                 .partition(|r| !known.contains_key(&r.canonical_id));
-            if copy {
+            let (written, linked) = if copy {
                 fresh.extend(new.iter().map(|r| (entity, *r)));
+                (&updated, &seen)
             } else {
-                self.upsert_rows(tx, &new).await?;
-                self.insert_edges(tx, fence, &new, now).await?;
-                self.write_links(tx, fence, entity, &new, now).await?;
-            }
-            self.write_links(tx, fence, entity, &seen, now).await?;
+                (&changed, &records)
+            };
+            self.upsert_rows(tx, written).await?;
+            self.delete_edges(tx, fence, &updated).await?;
+            self.insert_edges(tx, fence, written, now).await?;
+            self.write_links(tx, fence, entity, linked, now).await?;
             counts.quarantined = quarantined.len() as u64;
             all_counts.push(counts);
         }
         copy_fresh(tx, fence, &fresh, now).await?;
-        self.write_quarantine(tx, fence, &lists).await?;
+        self.write_quarantine(tx, fence, &lists, now).await?;
         let mut all_counts = all_counts.into_iter();
         let counts = all_counts.next().unwrap_or_default();
         let side = page
@@ -540,6 +541,7 @@ impl Store {
         tx: &mut PageTx,
         fence: &Fence,
         lists: &[(&str, Vec<&PreparedRecord>, &[Quarantined], PageCounts)],
+        now: i64,
     ) -> Result<(), StoreError> {
         // Most pages have nothing quarantined for their entities: one indexed probe of all
         // of them tells, instead of a delete per entity.
@@ -584,7 +586,7 @@ impl Store {
                     .bind(q.raw.clone())
                     .bind(q.reason.clone())
                     .bind(fence.run_id.clone())
-                    .bind(now_ms())
+                    .bind(now)
                     .execute(&mut **tx)
                     .await?;
             }
