@@ -7,9 +7,10 @@ pub mod model {
 
 pub use model::{COMMON_COLUMNS, ColumnDef, ColumnType, ENTITIES, TableDef, entity};
 
-/// The schema `specs/canonical.yaml` describes, SQLite flavour, as one script. Databases are
-/// not made from it but by the migrations (see [`crate::store::migrations`]); a test checks
-/// that they arrive at exactly this.
+/// The schema `specs/canonical.yaml` describes, SQLite flavour, as one script. A new database
+/// is made from it in one step; one made by an older build is upgraded by the released
+/// migrations (see [`crate::store::migrations`]), and a test checks that they arrive at
+/// exactly this.
 pub const SQLITE_SCHEMA: &str = include_str!(concat!(env!("OUT_DIR"), "/canonical.sqlite.sql"));
 
 /// [`SQLITE_SCHEMA`], PostgreSQL flavour.

@@ -266,12 +266,15 @@ async fn spec_catalog(kind: &str) -> BTreeSet<String> {
     described
 }
 
-/// A new database gets every migration, and the last one leaves exactly the schema
+/// Applied one by one, the released migrations leave exactly the schema
 /// `specs/canonical.yaml` describes. When this fails after a spec edit, add a migration
 /// under `engine/migrations/<dialect>/` that takes the previous one's schema to the spec's.
+/// (A new database is made from the spec's schema in one step: this is what makes that the
+/// same database.)
 async fn migrations_arrive_at_the_spec(kind: &str) {
     let db = TestDb::of(kind).await;
-    db.store().await.close().await;
+    let all = migrations(dialect(kind)).len();
+    older_build(&db, kind, all).await.close().await.unwrap();
     let migrated = catalog(&db, kind).await;
     db.drop_db().await;
     let spec = spec_catalog(kind).await;
@@ -294,6 +297,69 @@ async fn sqlite_migrations_arrive_at_the_spec() {
 #[tokio::test]
 async fn postgres_migrations_arrive_at_the_spec() {
     migrations_arrive_at_the_spec("postgres").await;
+}
+
+/// The versions and checksums a database records as applied (successfully).
+async fn recorded(db: &TestDb, kind: &str) -> Vec<(i64, String)> {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&any_url(db, kind))
+        .await
+        .unwrap();
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    rows.into_iter().map(|(v, c)| (v, hex::encode(c))).collect()
+}
+
+/// A new database is made in one step, from the spec's schema: it gets the same schema as
+/// one migrated step by step and records the same versions with the released checksums, so
+/// that a later build applies only its new migrations to it (and refuses none).
+async fn new_database_is_made_in_one_step(kind: &str) {
+    let one_step = TestDb::of(kind).await;
+    one_step.store().await.close().await;
+    let step_by_step = TestDb::of(kind).await;
+    let all = migrations(dialect(kind)).len();
+    older_build(&step_by_step, kind, all)
+        .await
+        .close()
+        .await
+        .unwrap();
+    assert_eq!(
+        catalog(&one_step, kind).await,
+        catalog(&step_by_step, kind).await,
+        "{kind}: the one-step schema differs from the migrated one"
+    );
+    let (made, migrated) = (
+        recorded(&one_step, kind).await,
+        recorded(&step_by_step, kind).await,
+    );
+    assert_eq!(made.len(), all, "{kind}: every version recorded: {made:?}");
+    assert_eq!(made, migrated, "{kind}: versions and checksums as if migrated");
+    // A later build (the released migrations run again) finds nothing to apply or refuse,
+    // and a store opens it as it is.
+    older_build(&one_step, kind, all)
+        .await
+        .close()
+        .await
+        .unwrap();
+    one_step.store().await.close().await;
+    assert_eq!(recorded(&one_step, kind).await, made);
+    one_step.drop_db().await;
+    step_by_step.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_new_database_is_made_in_one_step() {
+    new_database_is_made_in_one_step("sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_new_database_is_made_in_one_step() {
+    new_database_is_made_in_one_step("postgres").await;
 }
 
 /// Databases hold each applied migration's checksum and refuse a build whose text differs:

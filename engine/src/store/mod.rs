@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Executor, SqlSafeStr, Transaction};
 
 pub(crate) use rules::FENCE_SELECT;
 
@@ -298,7 +298,8 @@ impl Store {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         // Applied in order; a database keeps the versions it has and gets the rest.
-        let migrations = migrations(self.dialect)
+        let released = migrations(self.dialect);
+        let mut migrations: Vec<Migration> = released
             .iter()
             .map(|&(version, description, sql)| {
                 Migration::new(
@@ -310,6 +311,9 @@ impl Store {
                 )
             })
             .collect();
+        if self.is_empty_database().await? {
+            baseline(self.dialect, &mut migrations);
+        }
         match Migrator::with_migrations(migrations).run(&self.pool).await {
             // Say plainly what a changed migration means instead of sqlx's checksum message.
             Err(sqlx::migrate::MigrateError::VersionMismatch(v)) => {
@@ -322,6 +326,20 @@ impl Store {
             }
             other => Ok(other?),
         }
+    }
+
+    /// Whether the database holds no table at all (not even the migrations' own): a new
+    /// database, which [`baseline`] makes in one step.
+    async fn is_empty_database(&self) -> Result<bool, StoreError> {
+        let q = match self.dialect {
+            Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema()"
+            }
+        };
+        let tables: i64 = sqlx::query_scalar(q).fetch_one(&self.pool).await?;
+        Ok(tables == 0)
     }
 
     /// The dialect of this store.
@@ -409,6 +427,33 @@ fn page_pool(
             })
         })
         .connect_lazy_with(options))
+}
+
+/// Makes `migrations` build a new database in one step: the first carries the schema
+/// `specs/canonical.yaml` describes (with the `relationships` view), the others nothing, and
+/// each keeps its released file's checksum, so the database records the versions it would
+/// have had by applying them one by one (a later build sees them applied and applies only
+/// its new ones). The result is the same schema: `migrations_arrive_at_the_spec` checks that
+/// the released migrations arrive at exactly the spec's. Replaying them on PostgreSQL took
+/// about 0.15 s of every first sync (0.3 s of DDL by `psql`, against 0.1 s for the spec's
+/// script): ALTERs that rewrite every table, and a transaction each.
+fn baseline(dialect: Dialect, migrations: &mut [Migration]) {
+    let schema = match dialect {
+        Dialect::Sqlite => crate::canonical::SQLITE_SCHEMA,
+        Dialect::Postgres => crate::canonical::POSTGRES_SCHEMA,
+    };
+    for (i, m) in migrations.iter_mut().enumerate() {
+        m.sql = if i == 0 {
+            sqlx::AssertSqlSafe(format!(
+                "{schema}\n{}",
+                crate::canonical::RELATIONSHIPS_SCHEMA
+            ))
+            .into_sql_str()
+        } else {
+            // Already part of the first; a statement so that every driver runs something.
+            sqlx::SqlStr::from_static("SELECT 1")
+        };
+    }
 }
 
 /// The migrations of `dialect`, in order: (version, description, SQL). Released files never
