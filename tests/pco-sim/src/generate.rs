@@ -714,7 +714,10 @@ impl Gen<'_> {
 
     fn calendar(&mut self, total: usize, people: &[u64]) {
         for _ in 0..(total / 50 + 3) {
-            let owner = *people.choose(self.rng).unwrap();
+            // Every event has an owner: an organisation without people has no events.
+            let Some(&owner) = people.choose(self.rng) else {
+                return;
+            };
             let name = pick(self.rng, EVENTS);
             let ev = self.add(
                 "CalendarEvent",

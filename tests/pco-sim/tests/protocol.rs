@@ -411,3 +411,17 @@ async fn rendered_documents_are_pinned_byte_for_byte() {
     insta::assert_snapshot!("one_person", one);
     sim.shutdown().await;
 }
+
+/// An organisation without people (a new account) is served: empty lists with a total of 0,
+/// not a simulator that fails to start.
+#[tokio::test]
+async fn an_organisation_without_people_serves_empty_lists() {
+    let sim = common::start(0).await;
+    let (status, _, body) = common::get(&sim, "/people/v2/people?per_page=100").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"].as_array().map(Vec::len), Some(0), "{body}");
+    assert_eq!(body["meta"]["total_count"], 0, "{body}");
+    let (status, _, body) = common::get(&sim, "/calendar/v2/events").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"].as_array().map(Vec::len), Some(0), "{body}");
+}
