@@ -19,7 +19,7 @@ pub fn pg_admin_url() -> String {
 }
 
 /// A database for one test: a SQLite file in a temporary directory, or a fresh PostgreSQL
-/// database dropped by [`TestDb::drop_db`].
+/// database dropped by [`TestDb::drop_db`] (or, should the test fail first, when dropped).
 pub struct TestDb {
     /// The URL to connect to.
     pub url: String,
@@ -72,16 +72,51 @@ impl TestDb {
     }
 
     /// Drops the PostgreSQL database (no-op for SQLite).
-    pub async fn drop_db(self) {
-        if let Some(name) = &self.pg_name {
+    pub async fn drop_db(mut self) {
+        if let Some(name) = self.pg_name.take() {
             let mut conn = sqlx::postgres::PgConnection::connect(&pg_admin_url())
                 .await
                 .unwrap();
-            let q = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-            sqlx::query(sqlx::AssertSqlSafe(q))
+            sqlx::query(sqlx::AssertSqlSafe(drop_statement(&name)))
                 .execute(&mut conn)
                 .await
                 .unwrap();
+        }
+    }
+}
+
+fn drop_statement(name: &str) -> String {
+    format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")
+}
+
+/// A test that fails (panics) before [`TestDb::drop_db`] still drops its PostgreSQL database,
+/// here, so failed runs do not pile databases up on the server. `Drop` cannot await inside the
+/// test's runtime: a thread with a runtime of its own does it.
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        let statement = drop_statement(&name);
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async {
+                let mut conn = sqlx::postgres::PgConnection::connect(&pg_admin_url())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok::<_, String>(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) | Err(e) = dropped.map_err(|_| "panicked".to_owned()) {
+            eprintln!("test database {name} was not dropped: {e}");
         }
     }
 }
