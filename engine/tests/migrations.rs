@@ -338,7 +338,10 @@ async fn new_database_is_made_in_one_step(kind: &str) {
         recorded(&step_by_step, kind).await,
     );
     assert_eq!(made.len(), all, "{kind}: every version recorded: {made:?}");
-    assert_eq!(made, migrated, "{kind}: versions and checksums as if migrated");
+    assert_eq!(
+        made, migrated,
+        "{kind}: versions and checksums as if migrated"
+    );
     // A later build (the released migrations run again) finds nothing to apply or refuse,
     // and a store opens it as it is.
     older_build(&one_step, kind, all)
