@@ -542,3 +542,53 @@ mod tests {
         pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod baseline_tests {
+    use super::*;
+
+    /// The one-step build keeps every released migration's version, description and
+    /// checksum; the first carries the spec's whole schema with the `relationships` view, the
+    /// others nothing of their own.
+    #[test]
+    fn baseline_carries_the_schema_under_the_released_checksums() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let released: Vec<Migration> = migrations(dialect)
+                .iter()
+                .map(|&(version, description, sql)| {
+                    Migration::new(
+                        version,
+                        description.into(),
+                        MigrationType::Simple,
+                        sqlx::SqlStr::from_static(sql),
+                        false,
+                    )
+                })
+                .collect();
+            let mut one_step = released.clone();
+            baseline(dialect, &mut one_step);
+            assert_eq!(one_step.len(), released.len());
+            for (made, was) in one_step.iter().zip(&released) {
+                assert_eq!(
+                    (made.version, &made.description, &made.checksum),
+                    (was.version, &was.description, &was.checksum),
+                    "{dialect:?}"
+                );
+            }
+            let schema = match dialect {
+                Dialect::Sqlite => crate::canonical::SQLITE_SCHEMA,
+                Dialect::Postgres => crate::canonical::POSTGRES_SCHEMA,
+            };
+            let first = one_step[0].sql.as_str();
+            assert!(first.starts_with(schema), "{dialect:?}");
+            assert!(
+                first.ends_with(crate::canonical::RELATIONSHIPS_SCHEMA),
+                "{dialect:?}"
+            );
+            assert_ne!(first, released[0].sql.as_str());
+            for m in &one_step[1..] {
+                assert_eq!(m.sql.as_str(), "SELECT 1", "{dialect:?} {}", m.version);
+            }
+        }
+    }
+}
