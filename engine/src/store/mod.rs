@@ -298,19 +298,7 @@ impl Store {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         // Applied in order; a database keeps the versions it has and gets the rest.
-        let released = migrations(self.dialect);
-        let mut migrations: Vec<Migration> = released
-            .iter()
-            .map(|&(version, description, sql)| {
-                Migration::new(
-                    version,
-                    description.into(),
-                    MigrationType::Simple,
-                    sqlx::SqlStr::from_static(sql),
-                    false,
-                )
-            })
-            .collect();
+        let mut migrations = released(self.dialect);
         if self.is_empty_database().await? {
             baseline(self.dialect, &mut migrations);
         }
@@ -427,6 +415,22 @@ fn page_pool(
             })
         })
         .connect_lazy_with(options))
+}
+
+/// The released migrations of `dialect` as sqlx runs them (see [`migrations`]).
+fn released(dialect: Dialect) -> Vec<Migration> {
+    migrations(dialect)
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                description.into(),
+                MigrationType::Simple,
+                sqlx::SqlStr::from_static(sql),
+                false,
+            )
+        })
+        .collect()
 }
 
 /// Makes `migrations` build a new database in one step: the first carries the schema
@@ -553,18 +557,7 @@ mod baseline_tests {
     #[test]
     fn baseline_carries_the_schema_under_the_released_checksums() {
         for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-            let released: Vec<Migration> = migrations(dialect)
-                .iter()
-                .map(|&(version, description, sql)| {
-                    Migration::new(
-                        version,
-                        description.into(),
-                        MigrationType::Simple,
-                        sqlx::SqlStr::from_static(sql),
-                        false,
-                    )
-                })
-                .collect();
+            let released = released(dialect);
             let mut one_step = released.clone();
             baseline(dialect, &mut one_step);
             assert_eq!(one_step.len(), released.len());
