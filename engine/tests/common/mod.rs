@@ -74,19 +74,19 @@ impl TestDb {
     /// Drops the PostgreSQL database (no-op for SQLite).
     pub async fn drop_db(mut self) {
         if let Some(name) = self.pg_name.take() {
-            let mut conn = sqlx::postgres::PgConnection::connect(&pg_admin_url())
-                .await
-                .unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(drop_statement(&name)))
-                .execute(&mut conn)
-                .await
-                .unwrap();
+            drop_database(&name).await.unwrap();
         }
     }
 }
 
-fn drop_statement(name: &str) -> String {
-    format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")
+/// Drops database `name`, closing any connection to it.
+async fn drop_database(name: &str) -> Result<(), sqlx::Error> {
+    let mut conn = sqlx::postgres::PgConnection::connect(&pg_admin_url()).await?;
+    let q = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
 }
 
 /// A test that fails (panics) before [`TestDb::drop_db`] still drops its PostgreSQL database,
@@ -97,26 +97,17 @@ impl Drop for TestDb {
         let Some(name) = self.pg_name.take() else {
             return;
         };
-        let statement = drop_statement(&name);
         let dropped = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(async {
-                let mut conn = sqlx::postgres::PgConnection::connect(&pg_admin_url())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok::<_, String>(())
-            })
+                .map_err(|e| format!("{name}: {e}"))?;
+            rt.block_on(drop_database(&name))
+                .map_err(|e| format!("{name}: {e}"))
         })
         .join();
         if let Ok(Err(e)) | Err(e) = dropped.map_err(|_| "panicked".to_owned()) {
-            eprintln!("test database {name} was not dropped: {e}");
+            eprintln!("a test database was not dropped: {e}");
         }
     }
 }
