@@ -1,36 +1,67 @@
-//! New rows streamed to PostgreSQL with `COPY … FROM STDIN`, in its text format.
+//! New rows streamed to PostgreSQL with `COPY … FROM STDIN`, in its binary format.
 //!
 //! A page's new records (a first sync is all new records) need no conflict handling, and
 //! `COPY` is PostgreSQL's cheapest way in: no array parameters to parse and unnest, no plan,
 //! and heap pages filled many rows per WAL record. Replayed on the rows of a 50,000-person
 //! sync, the server spent 1.6 s of CPU copying them in page-sized pieces against about 3.2 s
-//! for the same rows through `INSERT … SELECT FROM UNNEST(…)`. Each field still goes through
-//! its column type's input function, as the array elements did, so a value is read as
-//! before: text as text, dates, instants and JSON parsed by the server.
+//! for the same rows through `INSERT … SELECT FROM UNNEST(…)`.
+//!
+//! The binary format spares the server its input functions: an instant arrives as
+//! microseconds, a date as days, a number as its bytes, where the text format made the server
+//! parse every one (its date/time parser is general and slow) and made this side escape every
+//! text field. Copying the 50,000 people of a sync from a file, text format vs binary, same
+//! table and indexes, best of 3: 457 vs 390 ms. JSON still goes through `jsonb`'s parser
+//! (its binary form is a version byte and the text).
+//!
+//! The values are the ones the text format would have carried ([`Bind`] after the
+//! transform's coercion: instants normalised to RFC 3339 UTC, dates `YYYY-MM-DD`), converted
+//! here; a value this side cannot convert is refused before anything is sent, naming the
+//! table, column and value.
 
+use chrono::{DateTime, Datelike, NaiveDate};
 use sqlx::postgres::PgConnection;
 
 use super::Bind;
+use crate::canonical::ColumnType;
+
+/// The binary format's signature, flags (none) and header extension length (none).
+const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// PostgreSQL's epoch (2000-01-01) in days since 0001-01-01 (chrono's day 1) and in Unix
+/// seconds.
+const PG_EPOCH_DAYS_FROM_CE: i32 = 730_120;
+const PG_EPOCH_UNIX_SECONDS: i64 = 946_684_800;
 
 /// One `COPY` statement's rows, encoded as they are added.
 #[derive(Debug)]
 pub(crate) struct CopyIn {
     statement: String,
+    table: String,
+    columns: Vec<String>,
     data: Vec<u8>,
-    /// Whether the next field starts a row (no tab before it).
-    row_start: bool,
+    /// The column of the next field in its row.
+    col: usize,
     rows: u64,
+    /// The first value that could not be encoded: the rows are refused at [`CopyIn::send`].
+    error: Option<String>,
 }
 
 impl CopyIn {
     /// Rows for `columns` of `table` (names are quoted: `primary` is a keyword).
     pub fn new<'a>(table: &str, columns: impl IntoIterator<Item = &'a str>) -> CopyIn {
-        let names: Vec<String> = columns.into_iter().map(|c| format!("\"{c}\"")).collect();
+        let columns: Vec<String> = columns.into_iter().map(str::to_owned).collect();
+        let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
         CopyIn {
-            statement: format!("COPY \"{table}\" ({}) FROM STDIN", names.join(", ")),
-            data: Vec::new(),
-            row_start: true,
+            statement: format!(
+                "COPY \"{table}\" ({}) FROM STDIN (FORMAT binary)",
+                names.join(", ")
+            ),
+            table: table.to_owned(),
+            columns,
+            data: HEADER.to_vec(),
+            col: 0,
             rows: 0,
+            error: None,
         }
     }
 
@@ -46,95 +77,119 @@ impl CopyIn {
         self.rows
     }
 
+    /// Starts a field (and its row, with the row's field count, if it is the first) and
+    /// returns the buffer to write its length and bytes to.
     fn field(&mut self) -> &mut Vec<u8> {
-        if !std::mem::replace(&mut self.row_start, false) {
-            self.data.push(b'\t');
+        if self.col == 0 {
+            // At most 1,600 columns in a PostgreSQL table: the count fits.
+            let n = i16::try_from(self.columns.len()).unwrap_or(i16::MAX);
+            self.data.extend_from_slice(&n.to_be_bytes());
         }
+        self.col += 1;
         &mut self.data
     }
 
-    /// Appends a text field. Only the backslash and the characters that end fields and rows
-    /// need escaping; everything else (quotes, commas, braces, the word NULL) is literal.
-    pub fn text(&mut self, s: &str) -> &mut Self {
+    /// Appends a field of `bytes` (text is its UTF-8, as the connection's encoding is).
+    fn bytes(&mut self, prefix: Option<u8>, bytes: &[u8]) -> &mut Self {
+        let len = bytes.len() + usize::from(prefix.is_some());
+        let Ok(len) = i32::try_from(len) else {
+            self.fail(format!("a value of {len} bytes is too long for COPY"));
+            return self.null();
+        };
         let out = self.field();
-        let bytes = s.as_bytes();
-        // Most text has nothing to escape: one pass that tells, without an early exit, then
-        // one copy (a search for the next character to escape, byte by byte, was the top
-        // function of a PostgreSQL sync's own instructions).
-        let clean = bytes
-            .iter()
-            .fold(true, |clean, &b| clean & (b >= 0x20) & (b != b'\\'));
-        if clean {
-            out.extend_from_slice(bytes);
-            return self;
-        }
-        out.reserve(bytes.len() + 8);
-        for &b in bytes {
-            match b {
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                _ => out.push(b),
-            }
-        }
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend(prefix);
+        out.extend_from_slice(bytes);
         self
+    }
+
+    /// Appends a text field.
+    pub fn text(&mut self, s: &str) -> &mut Self {
+        self.bytes(None, s.as_bytes())
     }
 
     /// Appends a NULL.
     pub fn null(&mut self) -> &mut Self {
-        self.field().extend_from_slice(b"\\N");
+        self.field().extend_from_slice(&(-1i32).to_be_bytes());
         self
     }
 
-    /// Appends an integer.
+    /// Appends an integer (a `BIGINT` column).
     pub fn int(&mut self, i: i64) -> &mut Self {
-        let mut buf = itoa::Buffer::new();
-        let digits = buf.format(i);
-        self.field().extend_from_slice(digits.as_bytes());
+        let out = self.field();
+        out.extend_from_slice(&8i32.to_be_bytes());
+        out.extend_from_slice(&i.to_be_bytes());
         self
     }
 
-    /// Appends a value of any column type, written as the array path wrote it: the server's
-    /// input function of the column's type reads it.
-    pub fn bind(&mut self, v: &Bind) -> &mut Self {
-        match v {
-            Bind::Null(_) => self.null(),
-            Bind::Text(s) => self.text(s),
-            Bind::Int(i) => self.int(*i),
-            // Rust prints the shortest text that reads back as the same float.
-            Bind::Float(f) => {
-                let s = f.to_string();
-                self.field().extend_from_slice(s.as_bytes());
-                self
-            }
-            Bind::Bool(b) => {
-                self.field().push(if *b { b't' } else { b'f' });
-                self
-            }
+    /// Appends a value for a column of type `ty`, in that type's binary form.
+    pub fn bind(&mut self, v: &Bind, ty: ColumnType) -> &mut Self {
+        match (v, ty) {
+            (Bind::Null(_), _) => self.null(),
+            (Bind::Int(i), ColumnType::Integer) => self.int(*i),
+            (Bind::Float(f), ColumnType::Decimal) => self.bytes(None, &f.to_be_bytes()),
+            (Bind::Bool(b), ColumnType::Boolean) => self.bytes(None, &[u8::from(*b)]),
+            (Bind::Text(s), ColumnType::Text) => self.text(s),
+            // jsonb's binary form: format version 1, then the JSON text.
+            (Bind::Text(s), ColumnType::Json) => self.bytes(Some(1), s.as_bytes()),
+            (Bind::Text(s), ColumnType::Date) => match pg_days(s) {
+                Some(days) => self.bytes(None, &days.to_be_bytes()),
+                None => self.refuse(format!("`{s}` is not a date")),
+            },
+            (Bind::Text(s), ColumnType::Timestamp) => match pg_micros(s) {
+                Some(micros) => self.bytes(None, &micros.to_be_bytes()),
+                None => self.refuse(format!("`{s}` is not an RFC 3339 instant")),
+            },
+            (v, ty) => self.refuse(format!("{v:?} does not fit a {ty:?} column")),
+        }
+    }
+
+    /// Records why the current field cannot be encoded, and holds its place with a NULL.
+    fn refuse(&mut self, why: String) -> &mut Self {
+        let column = self.columns.get(self.col).map_or("?", String::as_str);
+        let why = format!("column `{column}`: {why}");
+        self.fail(why);
+        self.null()
+    }
+
+    fn fail(&mut self, why: String) {
+        if self.error.is_none() {
+            self.error = Some(format!(
+                "COPY into `{}`, row {}: {why}",
+                self.table,
+                self.rows + 1
+            ));
         }
     }
 
     /// Ends the row.
     pub fn end_row(&mut self) {
-        self.data.push(b'\n');
-        self.row_start = true;
+        if self.col != self.columns.len() {
+            let why = format!("{} fields for {} columns", self.col, self.columns.len());
+            self.fail(why);
+        }
+        self.col = 0;
         self.rows += 1;
     }
 
-    /// The encoded rows.
+    /// The encoded rows, without the trailer.
     #[cfg(test)]
     pub fn data(&self) -> &[u8] {
         &self.data
     }
 
-    /// Runs the statement with the rows on `conn` (nothing for no rows). An error of the
-    /// server (a unique violation, a value its type does not read) comes back as the
-    /// statement's error, and the connection stays usable.
-    pub async fn send(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    /// Runs the statement with the rows on `conn` (nothing for no rows). A value that could
+    /// not be encoded refuses the rows before anything is sent; an error of the server (a
+    /// unique violation, a value its type refuses) comes back as the statement's error, and
+    /// the connection stays usable.
+    pub async fn send(mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if let Some(why) = self.error {
+            return Err(sqlx::Error::Encode(why.into()));
+        }
         if self.rows == 0 {
             return Ok(());
         }
+        self.data.extend_from_slice(&(-1i16).to_be_bytes());
         let mut copy = conn.copy_in_raw(&self.statement).await?;
         if let Err(e) = copy.send(self.data).await {
             // Tell the server to drop what it got; the send's error is the one to report.
@@ -152,28 +207,220 @@ impl CopyIn {
     }
 }
 
+/// `YYYY-MM-DD` at the start of `b`, a real date.
+fn fixed_date(b: &[u8]) -> Option<NaiveDate> {
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r)?.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let year = i32::try_from(digits(0..4)?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(5..7)?, digits(8..10)?)
+}
+
+/// A date (as the transform leaves it: `YYYY-MM-DD`, or another form chrono's `%Y-%m-%d`
+/// reads) in days since PostgreSQL's epoch.
+fn pg_days(s: &str) -> Option<i32> {
+    let date = match fixed_date(s.as_bytes()) {
+        Some(d) if s.len() == 10 => d,
+        _ => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?,
+    };
+    Some(date.num_days_from_ce() - PG_EPOCH_DAYS_FROM_CE)
+}
+
+/// An RFC 3339 instant in microseconds since PostgreSQL's epoch, rounded to the microsecond
+/// as the server rounds. The transform's usual form, `YYYY-MM-DDTHH:MM:SSZ`, is read at
+/// fixed places; anything else by chrono.
+fn pg_micros(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() == 20 && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z' {
+        let two = |i: usize| -> Option<i64> {
+            let (h, l) = (b[i], b[i + 1]);
+            (h.is_ascii_digit() && l.is_ascii_digit())
+                .then(|| i64::from(h - b'0') * 10 + i64::from(l - b'0'))
+        };
+        if let (Some(date), Some(h @ 0..=23), Some(m @ 0..=59), Some(sec @ 0..=59)) =
+            (fixed_date(b), two(11), two(14), two(17))
+        {
+            let days = i64::from(date.num_days_from_ce() - PG_EPOCH_DAYS_FROM_CE);
+            return Some((days * 86_400 + h * 3_600 + m * 60 + sec) * 1_000_000);
+        }
+    }
+    let t = DateTime::parse_from_rfc3339(s).ok()?;
+    // A leap second's nanoseconds run past 10⁹: it lands on the next second, as the
+    // server's reading of `:60` does.
+    let micros = (i64::from(t.timestamp_subsec_nanos()) + 500) / 1_000;
+    (t.timestamp() - PG_EPOCH_UNIX_SECONDS)
+        .checked_mul(1_000_000)?
+        .checked_add(micros)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::canonical::ColumnType;
+
+    /// Splits the encoded rows back into rows of fields (`None` for NULL).
+    fn fields(data: &[u8]) -> Vec<Vec<Option<Vec<u8>>>> {
+        assert_eq!(&data[..HEADER.len()], HEADER);
+        let mut at = HEADER.len();
+        let mut rows = Vec::new();
+        while at < data.len() {
+            let n = i16::from_be_bytes([data[at], data[at + 1]]);
+            at += 2;
+            let mut row = Vec::new();
+            for _ in 0..n {
+                let len = i32::from_be_bytes(data[at..at + 4].try_into().unwrap());
+                at += 4;
+                if len < 0 {
+                    row.push(None);
+                } else {
+                    row.push(Some(data[at..at + len as usize].to_vec()));
+                    at += len as usize;
+                }
+            }
+            rows.push(row);
+        }
+        rows
+    }
 
     #[test]
-    fn fields_are_escaped_and_rows_end() {
-        let mut c = CopyIn::new("people", ["id", "primary"]);
+    fn rows_are_framed_in_the_binary_format() {
+        let mut c = CopyIn::new("people", ["id", "primary", "born", "seen", "j", "n"]);
         assert_eq!(
             c.statement(),
-            "COPY \"people\" (\"id\", \"primary\") FROM STDIN"
+            "COPY \"people\" (\"id\", \"primary\", \"born\", \"seen\", \"j\", \"n\") \
+             FROM STDIN (FORMAT binary)"
         );
-        c.text("a\tb\nc\rd\\e \"NULL\" {x,y}").null().end_row();
-        c.text("\\N").int(-42).bind(&Bind::Bool(true)).end_row();
-        c.bind(&Bind::Null(ColumnType::Text))
-            .bind(&Bind::Float(0.1))
-            .bind(&Bind::Bool(false))
+        c.text("a\tb\\N")
+            .bind(&Bind::Bool(true), ColumnType::Boolean)
+            .bind(&Bind::Text("2000-01-02".into()), ColumnType::Date)
+            .bind(
+                &Bind::Text("2000-01-01T00:00:01Z".into()),
+                ColumnType::Timestamp,
+            )
+            .bind(&Bind::Text("{}".into()), ColumnType::Json)
+            .int(-2)
             .end_row();
-        assert_eq!(c.rows(), 3);
+        c.null()
+            .bind(&Bind::Null(ColumnType::Boolean), ColumnType::Boolean)
+            .bind(&Bind::Text("1999-12-31".into()), ColumnType::Date)
+            .bind(
+                &Bind::Text("1999-12-31T23:59:59.5Z".into()),
+                ColumnType::Timestamp,
+            )
+            .bind(&Bind::Float(0.5), ColumnType::Decimal)
+            .bind(&Bind::Int(7), ColumnType::Integer)
+            .end_row();
+        assert_eq!(c.rows(), 2);
+        assert!(c.error.is_none(), "{:?}", c.error);
+        let rows = fields(c.data());
+        let f = |b: &[u8]| Some(b.to_vec());
         assert_eq!(
-            std::str::from_utf8(c.data()).unwrap(),
-            "a\\tb\\nc\\rd\\\\e \"NULL\" {x,y}\t\\N\n\\\\N\t-42\tt\n\\N\t0.1\tf\n"
+            rows[0],
+            vec![
+                f(b"a\tb\\N"),
+                f(&[1]),
+                f(&1i32.to_be_bytes()),
+                f(&1_000_000i64.to_be_bytes()),
+                f(b"\x01{}"),
+                f(&(-2i64).to_be_bytes()),
+            ]
+        );
+        assert_eq!(
+            rows[1],
+            vec![
+                None,
+                None,
+                f(&(-1i32).to_be_bytes()),
+                f(&(-500_000i64).to_be_bytes()),
+                f(&0.5f64.to_be_bytes()),
+                f(&7i64.to_be_bytes()),
+            ]
+        );
+    }
+
+    #[test]
+    fn dates_and_instants_count_from_postgres_epoch() {
+        let epoch = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+        assert_eq!(epoch.num_days_from_ce(), PG_EPOCH_DAYS_FROM_CE);
+        assert_eq!(
+            epoch.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp(),
+            PG_EPOCH_UNIX_SECONDS
+        );
+        // The fixed-place readings agree with chrono's over four centuries of days.
+        let mut day = NaiveDate::from_ymd_opt(1850, 1, 1).unwrap();
+        while day.year() < 2250 {
+            let text = day.format("%Y-%m-%d").to_string();
+            let days = i64::from(pg_days(&text).unwrap());
+            assert_eq!(days, (day - epoch).num_days(), "{text}");
+            let instant = format!("{text}T13:14:15Z");
+            let chrono = DateTime::parse_from_rfc3339(&instant).unwrap();
+            let expected = (chrono.timestamp() - PG_EPOCH_UNIX_SECONDS) * 1_000_000;
+            assert_eq!(pg_micros(&instant), Some(expected), "{instant}");
+            day = day
+                .succ_opt()
+                .unwrap()
+                .succ_opt()
+                .unwrap()
+                .succ_opt()
+                .unwrap();
+        }
+        // Other forms go to chrono: fractions (rounded to the microsecond), offsets, leap
+        // seconds, dates chrono's format reads.
+        assert_eq!(pg_micros("2000-01-01T00:00:00.0000015Z"), Some(2));
+        assert_eq!(pg_micros("2000-01-01T00:00:00.0000014Z"), Some(1));
+        assert_eq!(pg_micros("2000-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(pg_micros("1999-12-31T23:59:60Z"), Some(0));
+        assert_eq!(pg_days("2000-1-5"), Some(4));
+        for bad in [
+            "2000-02-30T00:00:00Z",
+            "2000-01-01T24:00:00Z",
+            "2000-01-01",
+            "soon",
+            "",
+        ] {
+            assert_eq!(pg_micros(bad), None, "{bad}");
+        }
+        for bad in ["2001-02-29", "2000-13-01", "01/02/2000", "2000-01-01x", ""] {
+            assert_eq!(pg_days(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_encoded_names_its_table_column_and_row() {
+        let mut c = CopyIn::new("people", ["id", "birthdate"]);
+        c.text("a")
+            .bind(&Bind::Text("2000-01-01".into()), ColumnType::Date)
+            .end_row();
+        c.text("b")
+            .bind(&Bind::Text("2000-02-30".into()), ColumnType::Date)
+            .end_row();
+        c.text("c").bind(&Bind::Int(3), ColumnType::Date).end_row();
+        assert_eq!(
+            c.error.as_deref(),
+            Some("COPY into `people`, row 2: column `birthdate`: `2000-02-30` is not a date")
+        );
+        let mut short = CopyIn::new("edges", ["a", "b"]);
+        short.text("x").end_row();
+        assert_eq!(
+            short.error.as_deref(),
+            Some("COPY into `edges`, row 1: 1 fields for 2 columns")
+        );
+        let mut wrong = CopyIn::new("t", ["n"]);
+        wrong
+            .bind(&Bind::Text("7".into()), ColumnType::Integer)
+            .end_row();
+        assert!(
+            wrong
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("column `n`: Text(\"7\") does not fit"),
+            "{:?}",
+            wrong.error
         );
     }
 
@@ -187,9 +434,9 @@ mod tests {
             .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required for this test: {e}"))
     }
 
-    /// PostgreSQL reads every field back as it was written: escapes, the words and marks of
-    /// other formats, non-ASCII text, each type, NULLs; a failed copy leaves the connection
-    /// usable and reports the server's error.
+    /// PostgreSQL reads every field back as it was meant: text with the marks of the text
+    /// format, non-ASCII text, each type, NULLs; rows refused on this side never reach the
+    /// server; a failed copy leaves the connection usable and reports the server's error.
     #[tokio::test]
     async fn postgres_reads_the_rows_back_exactly() {
         use sqlx::Row;
@@ -211,16 +458,26 @@ mod tests {
             "Zoë 🙂 \\\"",
             "bell\u{7} and escape\u{1b}",
         ];
+        let instants = [
+            ("2024-02-29T23:59:59Z", 1_709_251_199_000_000i64),
+            ("2024-02-29T23:59:59.123456Z", 1_709_251_199_123_456),
+            ("1969-07-20T20:17:40Z", -14_182_940_000_000),
+            ("2024-03-01T00:59:59.5+01:00", 1_709_251_199_500_000),
+        ];
         let columns = ["t", "i", "f", "b", "d", "ts", "j"];
         let mut c = CopyIn::new("copied", columns);
         for (i, t) in tricky.iter().enumerate() {
+            let (instant, _) = instants[i % instants.len()];
             c.text(t)
                 .int(i64::MIN + i as i64)
-                .bind(&Bind::Float(0.1 * i as f64))
-                .bind(&Bind::Bool(i % 2 == 0))
-                .text("2024-02-29")
-                .text("2024-02-29T23:59:59.123456Z")
-                .text(&serde_json::json!({"k": t, "n": [i]}).to_string())
+                .bind(&Bind::Float(0.1 * i as f64), ColumnType::Decimal)
+                .bind(&Bind::Bool(i % 2 == 0), ColumnType::Boolean)
+                .bind(&Bind::Text("2024-02-29".into()), ColumnType::Date)
+                .bind(&Bind::Text(instant.into()), ColumnType::Timestamp)
+                .bind(
+                    &Bind::Text(serde_json::json!({"k": t, "n": [i]}).to_string()),
+                    ColumnType::Json,
+                )
                 .end_row();
         }
         c.null().int(7);
@@ -231,7 +488,7 @@ mod tests {
             ColumnType::Timestamp,
             ColumnType::Json,
         ] {
-            c.bind(&Bind::Null(ty));
+            c.bind(&Bind::Null(ty), ty);
         }
         c.end_row();
         c.send(&mut conn).await.unwrap();
@@ -250,7 +507,7 @@ mod tests {
             assert_eq!(row.get::<f64, _>(2), 0.1 * i as f64);
             assert_eq!(row.get::<bool, _>(3), i % 2 == 0);
             assert_eq!(row.get::<String, _>(4), "2024-02-29");
-            assert_eq!(row.get::<i64, _>(5), 1_709_251_199_123_456);
+            assert_eq!(row.get::<i64, _>(5), instants[i % instants.len()].1);
             assert_eq!(row.get::<String, _>(6), t);
             assert_eq!(row.get::<String, _>(7), format!("[{i}]"));
         }
@@ -261,6 +518,20 @@ mod tests {
         assert!(nulls.get::<Option<bool>, _>(3).is_none());
         assert!(nulls.get::<Option<String>, _>(4).is_none());
         assert!(nulls.get::<Option<i64>, _>(5).is_none());
+        assert!(nulls.get::<Option<String>, _>(6).is_none());
+
+        // A value refused on this side: an encoding error naming it, and nothing copied.
+        let mut bad = CopyIn::new("copied", ["i", "d"]);
+        bad.int(8)
+            .bind(&Bind::Text("2024-02-30".into()), ColumnType::Date)
+            .end_row();
+        let e = bad.send(&mut conn).await.unwrap_err();
+        assert!(matches!(e, sqlx::Error::Encode(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("column `d`: `2024-02-30` is not a date"),
+            "{e}"
+        );
 
         // A repeated key: the server's unique violation, and the connection goes on.
         let mut again = CopyIn::new("copied", ["i"]);

@@ -622,11 +622,11 @@ async fn copy_fresh(
 ) -> Result<(), sqlx::Error> {
     let records: Vec<&PreparedRecord> = fresh.iter().map(|(_, r)| *r).collect();
     for (table, records) in by_table(&records) {
-        let names = COMMON_COLUMNS.iter().chain(table.fields).map(|c| c.name);
-        let mut rows = CopyIn::new(table.table, names);
+        let columns = || COMMON_COLUMNS.iter().chain(table.fields);
+        let mut rows = CopyIn::new(table.table, columns().map(|c| c.name));
         for r in records {
-            for v in &r.values {
-                rows.bind(v);
+            for (v, c) in r.values.iter().zip(columns()) {
+                rows.bind(v, c.ty);
             }
             rows.end_row();
         }
