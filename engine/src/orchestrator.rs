@@ -187,6 +187,17 @@ pub async fn sync(
         );
     }
     let entity_runs = runs::entity_runs(store, &options.org, &run.id).await?;
+    // Tables this run fills from empty take their secondary indexes at the end, sorted once
+    // (see the store's `indexes`); the entities' tables and the edges between them.
+    let mut tables: Vec<&str> = entity_runs
+        .iter()
+        .filter_map(|er| crate::workflow::table_of(manifest, &er.entity))
+        .map(|t| t.table)
+        .collect();
+    tables.push("edges");
+    tables.sort_unstable();
+    tables.dedup();
+    store.defer_indexes(&tables).await?;
     if let Some(tx) = &progress {
         let _ = tx.send(Progress::Run {
             run: run.clone(),
@@ -231,12 +242,15 @@ pub async fn sync(
     });
     let results = join_all(tasks).await;
     store.settle().await;
+    // Built whatever became of the entities: the rows in are worth their indexes.
+    let built = store.build_missing_indexes().await;
     // A database failure is fatal to the whole sync; other failures are per entity.
     for r in results {
         if let Err(EngineError::Store(e)) = r {
             return Err(EngineError::Store(e));
         }
     }
+    built?;
     let state = runs::finish(store, &options.org, &run.id).await?;
     let entities = runs::entity_runs(store, &options.org, &run.id).await?;
     let unmapped = manifest

@@ -300,6 +300,61 @@ async fn postgres_migrations_arrive_at_the_spec() {
 }
 
 /// The versions and checksums a database records as applied (successfully).
+/// Secondary indexes a sync defers come back: built by the store when asked (a sync asks at
+/// its end), or by the next connect when the process died first; a table that holds a row
+/// keeps its indexes.
+async fn deferred_indexes_come_back(kind: &str) {
+    let db = TestDb::of(kind).await;
+    let store = db.store().await;
+    let complete = catalog(&db, kind).await;
+    let mut dropped = store.defer_indexes(&["people", "edges"]).await.unwrap();
+    dropped.sort();
+    assert_eq!(
+        dropped,
+        ["edges_idx0", "people_org_idx", "people_owner_idx"]
+    );
+    let without = catalog(&db, kind).await;
+    let gone: Vec<&String> = complete.difference(&without).collect();
+    assert_eq!(gone.len(), 3, "{gone:#?}");
+    assert!(gone.iter().all(|l| l.starts_with("index ")), "{gone:#?}");
+    assert!(without.is_subset(&complete));
+
+    sqlx::raw_sql(
+        "INSERT INTO emails (id, org_id, created_at, updated_at) \
+         VALUES ('email_x', 'org', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z')",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    assert!(store.defer_indexes(&["emails"]).await.unwrap().is_empty());
+    store.close().await;
+    drop(store);
+
+    // The process "died" before building them: the next connect does.
+    let again = db.store().await;
+    assert_eq!(catalog(&db, kind).await, complete);
+    assert!(again.build_missing_indexes().await.unwrap().is_empty());
+    let mut deferred = again.defer_indexes(&["addresses"]).await.unwrap();
+    deferred.sort();
+    assert_eq!(deferred, ["addresses_org_idx", "addresses_owner_idx"]);
+    let mut built = again.build_missing_indexes().await.unwrap();
+    built.sort();
+    assert_eq!(built, deferred);
+    assert_eq!(catalog(&db, kind).await, complete);
+    again.close().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_deferred_indexes_come_back() {
+    deferred_indexes_come_back("sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_deferred_indexes_come_back() {
+    deferred_indexes_come_back("postgres").await;
+}
+
 async fn recorded(db: &TestDb, kind: &str) -> Vec<(i64, String)> {
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(&any_url(db, kind))

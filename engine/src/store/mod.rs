@@ -9,11 +9,13 @@
 //! single-row statements prepared once, on a thread that owns its connection (`writer`).
 //! Every query is scoped by `org_id`.
 //! On PostgreSQL the store also keeps the planner's statistics current as tables grow
-//! (`stats`).
+//! (`stats`). A sync that fills empty tables builds their secondary indexes at the end
+//! (`indexes`).
 
 mod bulk;
 mod copy;
 mod dump;
+mod indexes;
 mod nodelay;
 mod page;
 mod rules;
@@ -264,6 +266,8 @@ impl Store {
             store.pg = Some(page_pool(&url, store.copy.clone())?);
         }
         store.migrate().await?;
+        // Indexes a sync deferred and did not live to build.
+        store.build_missing_indexes().await?;
         store.load_growth().await?;
         if dialect == Dialect::Sqlite {
             store.pages = Some(Arc::new(store.page_writer().await?));

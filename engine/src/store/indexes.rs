@@ -1,0 +1,239 @@
+//! Secondary indexes built once a first load is in, not row by row.
+//!
+//! The canonical tables' `(org_id, updated_at)` indexes and the edges' `target_id` index
+//! take their keys in no particular order: a first sync inserted each row at a random place
+//! in each, which on SQLite meant reading and rewriting a random index page per row once the
+//! indexes outgrew the page cache, and on PostgreSQL about a third of the server's work.
+//! Sorting the keys once at the end is much cheaper. Measured (4 entities, one run each
+//! pair): SQLite at 200,000 people 9.3–9.5 s with the indexes, 6.6–7.7 s without plus
+//! 1.0–1.1 s to build them; PostgreSQL at 50,000 people 3.0–3.1 s against 2.8–2.9 s
+//! including the builds.
+//!
+//! So a sync drops the secondary indexes of the tables it will fill *while they hold no row*
+//! ([`Store::defer_indexes`]) and builds them when it ends ([`Store::build_missing_indexes`]).
+//! They are plain (not unique) indexes: no query's answer depends on them, and the page
+//! transactions never read through them. A process that dies mid-sync leaves them missing
+//! until the next [`Store::connect`], which builds whatever the spec's schema has and the
+//! database lacks. Migrations that drop or change one of these indexes must say `IF EXISTS`.
+
+use futures::StreamExt;
+use sqlx::Executor;
+
+use super::{Dialect, Store, sql};
+use crate::error::StoreError;
+
+/// The first key of the PostgreSQL advisory locks that serialise builds of one index
+/// (the second is a hash of its name): an arbitrary constant, "TRIB".
+const LOCK_CLASS: i32 = 0x5452_4942;
+
+/// One secondary index of a table a sync fills, as the spec's schema declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Secondary {
+    /// The index name.
+    pub name: String,
+    /// The table it indexes.
+    pub table: String,
+    /// Its `CREATE INDEX` statement.
+    pub create: String,
+}
+
+/// The secondary indexes of the canonical entity tables and `edges` in `schema` (the spec's
+/// generated schema): its `CREATE INDEX "name" ON "table" …` statements.
+pub(crate) fn secondary(schema: &str) -> Vec<Secondary> {
+    let filled = |table: &str| {
+        table == "edges" || crate::canonical::ENTITIES.iter().any(|t| t.table == table)
+    };
+    schema
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("CREATE INDEX \"")?;
+            let (name, rest) = rest.split_once('"')?;
+            let table = rest.strip_prefix(" ON \"")?.split_once('"')?.0;
+            filled(table).then(|| Secondary {
+                name: name.to_owned(),
+                table: table.to_owned(),
+                create: line.trim().trim_end_matches(';').to_owned(),
+            })
+        })
+        .collect()
+}
+
+impl Store {
+    /// The secondary indexes of this store's dialect.
+    fn secondary(&self) -> Vec<Secondary> {
+        secondary(match self.dialect {
+            Dialect::Sqlite => crate::canonical::SQLITE_SCHEMA,
+            Dialect::Postgres => crate::canonical::POSTGRES_SCHEMA,
+        })
+    }
+
+    /// Names of the indexes the database has (of its current schema).
+    async fn index_names(&self) -> Result<Vec<String>, StoreError> {
+        let q = match self.dialect {
+            Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'index'",
+            Dialect::Postgres => {
+                "SELECT CAST(indexname AS TEXT) FROM pg_indexes WHERE schemaname = current_schema()"
+            }
+        };
+        Ok(sqlx::query_scalar(q).fetch_all(&self.pool).await?)
+    }
+
+    /// Drops the secondary indexes of those of `tables` that hold no row, for a sync to fill
+    /// them without index maintenance; returns the indexes dropped. The emptiness check and
+    /// the drop are one transaction, under PostgreSQL's table lock (SQLite's write lock), so
+    /// a concurrent writer cannot slip rows in between.
+    pub async fn defer_indexes(&self, tables: &[&str]) -> Result<Vec<String>, StoreError> {
+        let have = self.index_names().await?;
+        let mut dropped = Vec::new();
+        for table in tables {
+            let indexes: Vec<Secondary> = self
+                .secondary()
+                .into_iter()
+                .filter(|s| s.table == *table && have.contains(&s.name))
+                .collect();
+            if indexes.is_empty() {
+                continue;
+            }
+            let begin = match self.dialect {
+                Dialect::Sqlite => "BEGIN IMMEDIATE".to_owned(),
+                Dialect::Postgres => {
+                    format!("BEGIN; LOCK TABLE \"{table}\" IN ACCESS EXCLUSIVE MODE")
+                }
+            };
+            let mut tx = self.pool.begin_with(sql(begin)).await?;
+            // At most one row counted (EXISTS is a boolean on PostgreSQL, an integer on
+            // SQLite).
+            let rows: i64 = sqlx::query_scalar(sql(format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM \"{table}\" LIMIT 1) AS t"
+            )))
+            .fetch_one(&mut *tx)
+            .await?;
+            if rows > 0 {
+                continue;
+            }
+            for s in indexes {
+                (&mut *tx)
+                    .execute(sql(format!("DROP INDEX IF EXISTS \"{}\"", s.name)))
+                    .await?;
+                dropped.push(s.name);
+            }
+            tx.commit().await?;
+        }
+        if !dropped.is_empty() {
+            tracing::debug!(?dropped, "secondary indexes deferred until the sync ends");
+        }
+        Ok(dropped)
+    }
+
+    /// Builds the secondary indexes the spec's schema declares and the database lacks
+    /// (deferred by a sync, or left missing by one that did not finish); returns their names.
+    /// PostgreSQL builds a few at once, on connections of their own; SQLite one after the
+    /// other (one writer), sorting in temporary files rather than in memory.
+    pub async fn build_missing_indexes(&self) -> Result<Vec<String>, StoreError> {
+        let have = self.index_names().await?;
+        let missing: Vec<Secondary> = self
+            .secondary()
+            .into_iter()
+            .filter(|s| !have.contains(&s.name))
+            .collect();
+        if missing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let started = std::time::Instant::now();
+        let names: Vec<String> = missing.iter().map(|s| s.name.clone()).collect();
+        match self.dialect {
+            Dialect::Sqlite => {
+                let mut conn = self.pool.acquire().await?;
+                // temp_store = MEMORY (the pool's setting) would hold the sorter's spill in
+                // memory: peak RSS growing with the organisation.
+                conn.execute("PRAGMA temp_store = FILE").await?;
+                let mut result = Ok(());
+                for s in &missing {
+                    let create = s
+                        .create
+                        .replacen("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1);
+                    if let Err(e) = conn.execute(sql(create)).await {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                conn.execute("PRAGMA temp_store = MEMORY").await?;
+                result?;
+            }
+            Dialect::Postgres => {
+                let builds = futures::stream::iter(missing.iter().map(|s| {
+                    let create = s
+                        .create
+                        .replacen("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1);
+                    // Two syncs ending together would both find the index missing and
+                    // both create it (a unique violation in the catalog): a lock per index
+                    // name makes the second wait, then find it.
+                    let lock = format!(
+                        "SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock({LOCK_CLASS}, \
+                         hashtext('{}'))) AS l",
+                        s.name
+                    );
+                    async move {
+                        let mut tx = self.pool.begin().await?;
+                        sqlx::query_scalar::<_, i64>(sql(lock))
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        (&mut *tx).execute(sql(create)).await?;
+                        tx.commit().await
+                    }
+                }))
+                .buffer_unordered(4)
+                .collect::<Vec<_>>()
+                .await;
+                for b in builds {
+                    b?;
+                }
+            }
+        }
+        tracing::debug!(built = ?names, elapsed = ?started.elapsed(), "secondary indexes built");
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filled_tables_secondary_indexes_come_from_the_spec_schema() {
+        for schema in [
+            crate::canonical::SQLITE_SCHEMA,
+            crate::canonical::POSTGRES_SCHEMA,
+        ] {
+            let all = secondary(schema);
+            let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+            for want in [
+                "people_org_idx",
+                "people_owner_idx",
+                "emails_org_idx",
+                "edges_idx0",
+            ] {
+                assert!(names.contains(&want), "{want} in {names:?}");
+            }
+            // Two per entity table, one on edges; none of the run-state tables.
+            assert_eq!(
+                all.len(),
+                2 * crate::canonical::ENTITIES.len() + 1,
+                "{names:?}"
+            );
+            assert!(
+                !names
+                    .iter()
+                    .any(|n| n.starts_with("sync_runs") || n.starts_with("entity_runs"))
+            );
+            let people = all.iter().find(|s| s.name == "people_org_idx").unwrap();
+            assert_eq!(people.table, "people");
+            assert!(
+                people
+                    .create
+                    .starts_with("CREATE INDEX \"people_org_idx\" ON \"people\" (")
+            );
+            assert!(!people.create.ends_with(';'));
+        }
+    }
+}
