@@ -104,3 +104,59 @@ fn every_recorded_person_parses_without_loss() {
     );
     assert!(emails > 0, "expected included emails in the recordings");
 }
+
+/// Each canonical person column PCO has an attribute for is filled from it: the recorded
+/// people's names, avatars, remote ids, graduation years and inactivation times land in
+/// their columns, not in `custom_fields` and not dropped.
+#[test]
+fn recorded_people_fill_every_canonical_column_pco_has() {
+    let mapping = tributary_pco::MANIFEST
+        .entity("Person")
+        .and_then(|e| e.canonical)
+        .expect("Person maps onto the canonical person");
+    let columns = [
+        ("first_name", "first_name"),
+        ("last_name", "last_name"),
+        ("given_name", "given_name"),
+        ("name", "name"),
+        ("avatar", "avatar_url"),
+        ("remote_id", "remote_id"),
+        ("graduation_year", "graduation_year"),
+        ("inactivated_at", "inactivated_at"),
+    ];
+    let mut filled = std::collections::BTreeMap::<&str, usize>::new();
+    for (file, uri, doc) in bodies() {
+        let items: Vec<Value> = match &doc["data"] {
+            Value::Array(a) => a.clone(),
+            one => vec![one.clone()],
+        };
+        for item in items.iter().filter(|i| i["type"] == "Person") {
+            let raw: tributary_core::RawResource = serde_json::from_value(item.clone()).unwrap();
+            let record = mapping
+                .apply(&raw)
+                .unwrap_or_else(|e| panic!("{file} {uri}: {e}"));
+            for (attribute, column) in columns {
+                let Some(v) = raw.attributes.get(attribute) else {
+                    continue;
+                };
+                let got = &record.fields[column];
+                match v.as_str() {
+                    Some(s) if s.trim().is_empty() => assert!(got.is_null()),
+                    Some(s) => assert_eq!(got.as_str(), Some(s.trim()), "{file}: {column}"),
+                    None => assert_eq!(got, v, "{file}: {column}"),
+                }
+                assert!(
+                    !record.custom_fields.contains_key(attribute),
+                    "{file}: {attribute} is mapped, not a custom field"
+                );
+                if !v.is_null() {
+                    *filled.entry(column).or_default() += 1;
+                }
+            }
+        }
+    }
+    // The recordings carry real values for these, so the test checks more than nulls.
+    for column in ["first_name", "name", "avatar_url"] {
+        assert!(filled.get(column).copied().unwrap_or(0) > 0, "{column}: {filled:?}");
+    }
+}
