@@ -157,6 +157,9 @@ fn recorded_people_fill_every_canonical_column_pco_has() {
     }
     // The recordings carry real values for these, so the test checks more than nulls.
     for column in ["first_name", "name", "avatar_url"] {
-        assert!(filled.get(column).copied().unwrap_or(0) > 0, "{column}: {filled:?}");
+        assert!(
+            filled.get(column).copied().unwrap_or(0) > 0,
+            "{column}: {filled:?}"
+        );
     }
 }
