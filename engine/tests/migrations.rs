@@ -324,10 +324,35 @@ async fn deferred_indexes_come_back(kind: &str) {
     .await
     .unwrap();
     assert!(store.defer_indexes(&["emails"]).await.unwrap().is_empty());
+    // A sync with a live lease (this one, "loading"): opening the store leaves its indexes
+    // to it.
+    let in_ms = |ms: i64| tributary_engine::store::now_ms() + ms;
+    sqlx::query(
+        "INSERT INTO entity_runs (id, run_id, org_id, adapter, entity, level, state, \
+         lease_owner, lease_expires_ms, updated_ms) \
+         VALUES ('erun_x', 'run_x', 'org', 'pco', 'Person', 1, 'running', 'w', $1, $2)",
+    )
+    .bind(in_ms(60_000))
+    .bind(in_ms(0))
+    .execute(store.pool())
+    .await
+    .unwrap();
     store.close().await;
     drop(store);
+    let meanwhile = db.store().await;
+    assert_eq!(catalog(&db, kind).await, without);
+    meanwhile.close().await;
+    drop(meanwhile);
 
-    // The process "died" before building them: the next connect does.
+    // The process "died" before building them (its lease ran out): the next connect does.
+    let expire = db.store().await;
+    sqlx::query("UPDATE entity_runs SET lease_expires_ms = $1")
+        .bind(in_ms(-1))
+        .execute(expire.pool())
+        .await
+        .unwrap();
+    expire.close().await;
+    drop(expire);
     let again = db.store().await;
     assert_eq!(catalog(&db, kind).await, complete);
     assert!(again.build_missing_indexes().await.unwrap().is_empty());

@@ -13,8 +13,8 @@
 //! ([`Store::defer_indexes`]) and builds them when it ends ([`Store::build_missing_indexes`]).
 //! They are plain (not unique) indexes: no query's answer depends on them, and the page
 //! transactions never read through them. A process that dies mid-sync leaves them missing
-//! until the next [`Store::connect`], which builds whatever the spec's schema has and the
-//! database lacks. Migrations that drop or change one of these indexes must say `IF EXISTS`.
+//! until the next [`Store::connect`] after its leases expire, which builds whatever the
+//! spec's schema has and the database lacks. Migrations that drop or change one of these indexes must say `IF EXISTS`.
 
 use futures::StreamExt;
 use sqlx::Executor;
@@ -64,6 +64,25 @@ pub(crate) fn secondary(schema: &str) -> Vec<Secondary> {
 }
 
 impl Store {
+    /// Builds the missing secondary indexes ([`Store::build_missing_indexes`]) unless a sync
+    /// holds a live lease: a first load under way builds them itself when it ends, and a
+    /// process that only opened the store (`status`, the dashboard, a sync of another
+    /// organisation) would otherwise build them in the middle of that load, which then
+    /// maintains them row by row. Once no lease is live, whoever opens the store next repairs
+    /// what a dead sync left.
+    pub(crate) async fn repair_indexes(&self) -> Result<(), StoreError> {
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM entity_runs WHERE state = 'running' AND lease_expires_ms > $1",
+        )
+        .bind(super::now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        if live == 0 {
+            self.build_missing_indexes().await?;
+        }
+        Ok(())
+    }
+
     /// The secondary indexes of this store's dialect.
     fn secondary(&self) -> Vec<Secondary> {
         secondary(match self.dialect {

@@ -267,7 +267,7 @@ impl Store {
         }
         store.migrate().await?;
         // Indexes a sync deferred and did not live to build.
-        store.build_missing_indexes().await?;
+        store.repair_indexes().await?;
         store.load_growth().await?;
         if dialect == Dialect::Sqlite {
             store.pages = Some(Arc::new(store.page_writer().await?));
