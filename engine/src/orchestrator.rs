@@ -62,6 +62,17 @@ pub enum Progress {
         /// The error, if any.
         error: Option<String>,
     },
+    /// The entities are over and the indexes this run deferred (it filled their tables from
+    /// empty) are being built: the last step of a first sync.
+    BuildingIndexes {
+        /// The indexes.
+        indexes: Vec<String>,
+    },
+    /// Those indexes are built (or their build failed: the sync's result says).
+    IndexesBuilt {
+        /// Milliseconds the builds took.
+        elapsed_ms: u64,
+    },
 }
 
 /// Settings of a sync.
@@ -197,7 +208,7 @@ pub async fn sync(
     tables.push("edges");
     tables.sort_unstable();
     tables.dedup();
-    store.defer_indexes(&tables).await?;
+    let deferred = store.defer_indexes(&tables).await?;
     if let Some(tx) = &progress {
         let _ = tx.send(Progress::Run {
             run: run.clone(),
@@ -243,7 +254,21 @@ pub async fn sync(
     let results = join_all(tasks).await;
     store.settle().await;
     // Built whatever became of the entities: the rows in are worth their indexes.
+    let started = std::time::Instant::now();
+    let report = |p: Progress| {
+        if let Some(tx) = &progress {
+            let _ = tx.send(p);
+        }
+    };
+    if !deferred.is_empty() {
+        report(Progress::BuildingIndexes { indexes: deferred });
+    }
     let built = store.build_missing_indexes().await;
+    if matches!(&built, Ok(b) if !b.is_empty()) {
+        report(Progress::IndexesBuilt {
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        });
+    }
     // A database failure is fatal to the whole sync; other failures are per entity.
     for r in results {
         if let Err(EngineError::Store(e)) = r {

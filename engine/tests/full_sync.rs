@@ -4,7 +4,7 @@
 mod common;
 
 use common::{TestDb, assert_matches_ground_truth, client, fixture, sim};
-use tributary_engine::{SyncOptions, orchestrator};
+use tributary_engine::{Progress, SyncOptions, orchestrator};
 
 /// People in the big test; the suite stays fast on 2 cores with this.
 fn people() -> usize {
@@ -22,15 +22,34 @@ async fn full_sync(kind: &str) {
     let org = "org_full";
     let requests_before = sim.stats().requests;
     let started = std::time::Instant::now();
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let summary = orchestrator::sync(
         &store,
         &fixture::MANIFEST,
         &client,
         &SyncOptions::new(org),
-        None,
+        Some(tx),
     )
     .await
     .unwrap();
+    // The last events: the indexes the load deferred, then their build.
+    let mut last = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        last.push(e);
+    }
+    match &last[last.len() - 2..] {
+        [
+            Progress::BuildingIndexes { indexes },
+            Progress::IndexesBuilt { .. },
+        ] => {
+            assert!(
+                indexes.contains(&"people_org_idx".to_owned()),
+                "{indexes:?}"
+            );
+            assert!(indexes.contains(&"edges_idx0".to_owned()), "{indexes:?}");
+        }
+        other => panic!("last events: {other:?}"),
+    }
     eprintln!("{kind}: first sync {:?}", started.elapsed());
     assert_eq!(summary.state, "done", "{summary:#?}");
     let expected: Vec<i64> = {
@@ -68,16 +87,27 @@ async fn full_sync(kind: &str) {
     };
     assert_eq!(sim.stats().requests - requests_before, plan, "requests");
 
-    // A second full sync finds everything unchanged and writes nothing new.
+    // A second full sync finds everything unchanged and writes nothing new; its tables
+    // hold rows, so it defers and builds no index.
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let again = orchestrator::sync(
         &store,
         &fixture::MANIFEST,
         &client,
         &SyncOptions::new(org),
-        None,
+        Some(tx),
     )
     .await
     .unwrap();
+    while let Ok(e) = events.try_recv() {
+        assert!(
+            !matches!(
+                e,
+                Progress::BuildingIndexes { .. } | Progress::IndexesBuilt { .. }
+            ),
+            "{e:?}"
+        );
+    }
     assert!(!again.run.resumed);
     for e in &again.entities {
         assert_eq!(

@@ -28,8 +28,28 @@ pub async fn render(mut rx: UnboundedReceiver<Progress>, json: bool) {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
     let mut bars: HashMap<String, Bar> = HashMap::new();
+    let mut indexes: Option<ProgressBar> = None;
     while let Some(p) = rx.recv().await {
         match p {
+            Progress::BuildingIndexes { indexes: names } => {
+                let spinner = multi.add(ProgressBar::new_spinner());
+                spinner.set_message(format!(
+                    "building {} index{} the first load deferred ({})",
+                    names.len(),
+                    if names.len() == 1 { "" } else { "es" },
+                    names.join(", ")
+                ));
+                spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+                indexes = Some(spinner);
+            }
+            Progress::IndexesBuilt { elapsed_ms } => {
+                if let Some(spinner) = indexes.take() {
+                    spinner.finish_with_message(format!(
+                        "indexes built in {:.1} s",
+                        elapsed_ms as f64 / 1000.0
+                    ));
+                }
+            }
             Progress::Run { entities, .. } => {
                 for e in entities {
                     let bar = multi.add(ProgressBar::new(0));
@@ -107,5 +127,8 @@ pub async fn render(mut rx: UnboundedReceiver<Progress>, json: bool) {
         if !b.bar.is_finished() {
             b.bar.abandon();
         }
+    }
+    if let Some(spinner) = indexes {
+        spinner.abandon();
     }
 }
