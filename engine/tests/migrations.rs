@@ -377,6 +377,36 @@ async fn postgres_deferred_indexes_come_back() {
     deferred_indexes_come_back("postgres").await;
 }
 
+/// Deferring only saves time: an empty PostgreSQL table another session holds (a long read)
+/// keeps its indexes after a short wait rather than stall the sync.
+#[tokio::test]
+async fn a_busy_table_keeps_its_indexes_postgres() {
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let complete = catalog(&db, "postgres").await;
+    let mut reader = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("BEGIN; SELECT COUNT(*) FROM people")
+        .execute(&mut reader)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let dropped = store.defer_indexes(&["people", "emails"]).await.unwrap();
+    assert_eq!(dropped, ["emails_org_idx"], "people is busy, emails is not");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut reader)
+        .await
+        .unwrap();
+    reader.close().await.unwrap();
+    let now = catalog(&db, "postgres").await;
+    let gone: Vec<&String> = complete.difference(&now).collect();
+    assert_eq!(gone.len(), 1, "{gone:#?}");
+    assert!(gone[0].contains("emails_org_idx"), "{gone:#?}");
+    store.build_missing_indexes().await.unwrap();
+    store.close().await;
+    db.drop_db().await;
+}
+
 async fn recorded(db: &TestDb, kind: &str) -> Vec<(i64, String)> {
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(&any_url(db, kind))

@@ -63,6 +63,20 @@ pub(crate) fn secondary(schema: &str) -> Vec<Secondary> {
         .collect()
 }
 
+/// Whether `table` holds a row (at most one counted: `EXISTS` is a boolean on PostgreSQL, an
+/// integer on SQLite).
+async fn holds_rows<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    table: &str,
+) -> Result<bool, sqlx::Error> {
+    let rows: i64 = sqlx::query_scalar(sql(format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM \"{table}\" LIMIT 1) AS t"
+    )))
+    .fetch_one(db)
+    .await?;
+    Ok(rows > 0)
+}
+
 impl Store {
     /// Builds the missing secondary indexes ([`Store::build_missing_indexes`]) unless a sync
     /// holds a live lease: a first load under way builds them itself when it ends, and a
@@ -103,9 +117,11 @@ impl Store {
     }
 
     /// Drops the secondary indexes of those of `tables` that hold no row, for a sync to fill
-    /// them without index maintenance; returns the indexes dropped. The emptiness check and
-    /// the drop are one transaction, under PostgreSQL's table lock (SQLite's write lock), so
-    /// a concurrent writer cannot slip rows in between.
+    /// them without index maintenance; returns the indexes dropped. A table that holds rows
+    /// is told without a lock; for an empty one the check is repeated and the indexes dropped
+    /// in one transaction, under PostgreSQL's table lock (SQLite's write lock), so a
+    /// concurrent writer cannot slip rows in between. A PostgreSQL table whose lock is not
+    /// had within 2 s keeps its indexes.
     pub async fn defer_indexes(&self, tables: &[&str]) -> Result<Vec<String>, StoreError> {
         let have = self.index_names().await?;
         let mut dropped = Vec::new();
@@ -118,21 +134,34 @@ impl Store {
             if indexes.is_empty() {
                 continue;
             }
+            // Most syncs find their tables holding rows: they are told so without a lock.
+            if holds_rows(&self.pool, table).await? {
+                continue;
+            }
             let begin = match self.dialect {
-                Dialect::Sqlite => "BEGIN IMMEDIATE".to_owned(),
-                Dialect::Postgres => {
-                    format!("BEGIN; LOCK TABLE \"{table}\" IN ACCESS EXCLUSIVE MODE")
-                }
+                Dialect::Sqlite => "BEGIN IMMEDIATE",
+                // Deferring only saves time: a table another session keeps busy (a long
+                // read) is filled with its indexes rather than waited for.
+                Dialect::Postgres => "BEGIN; SET LOCAL lock_timeout = '2s'",
             };
-            let mut tx = self.pool.begin_with(sql(begin)).await?;
-            // At most one row counted (EXISTS is a boolean on PostgreSQL, an integer on
-            // SQLite).
-            let rows: i64 = sqlx::query_scalar(sql(format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM \"{table}\" LIMIT 1) AS t"
-            )))
-            .fetch_one(&mut *tx)
-            .await?;
-            if rows > 0 {
+            let mut tx = self.pool.begin_with(begin).await?;
+            if self.dialect == Dialect::Postgres {
+                let lock = format!("LOCK TABLE \"{table}\" IN ACCESS EXCLUSIVE MODE");
+                match (&mut *tx).execute(sql(lock)).await {
+                    Ok(_) => {}
+                    // The transaction rolls back as it drops.
+                    Err(e)
+                        if e.as_database_error().and_then(|d| d.code()).as_deref()
+                            == Some("55P03") =>
+                    {
+                        tracing::debug!(table, "table busy: its indexes are not deferred");
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            // Again under the lock: rows may have arrived since.
+            if holds_rows(&mut *tx, table).await? {
                 continue;
             }
             for s in indexes {
