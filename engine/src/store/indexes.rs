@@ -33,7 +33,7 @@ pub(crate) struct Secondary {
     pub name: String,
     /// The table it indexes.
     pub table: String,
-    /// Its `CREATE INDEX` statement.
+    /// Its `CREATE INDEX IF NOT EXISTS` statement.
     pub create: String,
 }
 
@@ -57,7 +57,11 @@ pub(crate) fn secondary(schema: &str) -> Vec<Secondary> {
             (filled(table) && !in_order).then(|| Secondary {
                 name: name.to_owned(),
                 table: table.to_owned(),
-                create: line.trim().trim_end_matches(';').to_owned(),
+                create: line.trim().trim_end_matches(';').replacen(
+                    "CREATE INDEX",
+                    "CREATE INDEX IF NOT EXISTS",
+                    1,
+                ),
             })
         })
         .collect()
@@ -124,11 +128,11 @@ impl Store {
     /// had within 2 s keeps its indexes.
     pub async fn defer_indexes(&self, tables: &[&str]) -> Result<Vec<String>, StoreError> {
         let have = self.index_names().await?;
+        let all = self.secondary();
         let mut dropped = Vec::new();
         for table in tables {
-            let indexes: Vec<Secondary> = self
-                .secondary()
-                .into_iter()
+            let indexes: Vec<&Secondary> = all
+                .iter()
                 .filter(|s| s.table == *table && have.contains(&s.name))
                 .collect();
             if indexes.is_empty() {
@@ -168,7 +172,7 @@ impl Store {
                 (&mut *tx)
                     .execute(sql(format!("DROP INDEX IF EXISTS \"{}\"", s.name)))
                     .await?;
-                dropped.push(s.name);
+                dropped.push(s.name.clone());
             }
             tx.commit().await?;
         }
@@ -202,10 +206,7 @@ impl Store {
                 conn.execute("PRAGMA temp_store = FILE").await?;
                 let mut result = Ok(());
                 for s in &missing {
-                    let create = s
-                        .create
-                        .replacen("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1);
-                    if let Err(e) = conn.execute(sql(create)).await {
+                    if let Err(e) = conn.execute(sql(s.create.clone())).await {
                         result = Err(e);
                         break;
                     }
@@ -215,9 +216,7 @@ impl Store {
             }
             Dialect::Postgres => {
                 let builds = futures::stream::iter(missing.iter().map(|s| {
-                    let create = s
-                        .create
-                        .replacen("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1);
+                    let create = s.create.clone();
                     // Two syncs ending together would both find the index missing and
                     // both create it (a unique violation in the catalog): a lock per index
                     // name makes the second wait, then find it.
@@ -280,7 +279,7 @@ mod tests {
             assert!(
                 people
                     .create
-                    .starts_with("CREATE INDEX \"people_org_idx\" ON \"people\" (")
+                    .starts_with("CREATE INDEX IF NOT EXISTS \"people_org_idx\" ON \"people\" (")
             );
             assert!(!people.create.ends_with(';'));
         }
