@@ -260,11 +260,12 @@ pub async fn sync(
             let _ = tx.send(p);
         }
     };
-    if !deferred.is_empty() {
+    let building = !deferred.is_empty();
+    if building {
         report(Progress::BuildingIndexes { indexes: deferred });
     }
     let built = store.build_missing_indexes().await;
-    if matches!(&built, Ok(b) if !b.is_empty()) {
+    if building {
         report(Progress::IndexesBuilt {
             elapsed_ms: started.elapsed().as_millis() as u64,
         });
