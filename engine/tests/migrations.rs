@@ -248,10 +248,7 @@ async fn catalog(db: &TestDb, kind: &str) -> BTreeSet<String> {
 async fn spec_catalog(kind: &str) -> BTreeSet<String> {
     let db = TestDb::of(kind).await;
     let url = any_url(&db, kind);
-    let schema = match dialect(kind) {
-        Dialect::Sqlite => canonical::SQLITE_SCHEMA,
-        Dialect::Postgres => canonical::POSTGRES_SCHEMA,
-    };
+    let schema = dialect(kind).schema();
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
     for script in [schema, canonical::RELATIONSHIPS_SCHEMA] {

@@ -103,10 +103,7 @@ impl Store {
 
     /// The secondary indexes of this store's dialect.
     fn secondary(&self) -> Vec<Secondary> {
-        secondary(match self.dialect {
-            Dialect::Sqlite => crate::canonical::SQLITE_SCHEMA,
-            Dialect::Postgres => crate::canonical::POSTGRES_SCHEMA,
-        })
+        secondary(self.dialect.schema())
     }
 
     /// Names of the indexes the database has (of its current schema).

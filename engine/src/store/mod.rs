@@ -64,6 +64,14 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// The schema `specs/canonical.yaml` describes, generated for this dialect.
+    pub fn schema(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => crate::canonical::SQLITE_SCHEMA,
+            Dialect::Postgres => crate::canonical::POSTGRES_SCHEMA,
+        }
+    }
+
     /// The placeholder for parameter `n` holding a value of `ty`.
     pub fn param(self, n: usize, ty: ColumnType) -> String {
         match (self, ty) {
@@ -446,10 +454,7 @@ fn released(dialect: Dialect) -> Vec<Migration> {
 /// about 0.15 s of every first sync (0.3 s of DDL by `psql`, against 0.1 s for the spec's
 /// script): ALTERs that rewrite every table, and a transaction each.
 fn baseline(dialect: Dialect, migrations: &mut [Migration]) {
-    let schema = match dialect {
-        Dialect::Sqlite => crate::canonical::SQLITE_SCHEMA,
-        Dialect::Postgres => crate::canonical::POSTGRES_SCHEMA,
-    };
+    let schema = dialect.schema();
     for (i, m) in migrations.iter_mut().enumerate() {
         m.sql = if i == 0 {
             sqlx::AssertSqlSafe(format!(
@@ -572,10 +577,7 @@ mod baseline_tests {
                     "{dialect:?}"
                 );
             }
-            let schema = match dialect {
-                Dialect::Sqlite => crate::canonical::SQLITE_SCHEMA,
-                Dialect::Postgres => crate::canonical::POSTGRES_SCHEMA,
-            };
+            let schema = dialect.schema();
             let first = one_step[0].sql.as_str();
             assert!(first.starts_with(schema), "{dialect:?}");
             assert!(
