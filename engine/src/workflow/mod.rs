@@ -322,18 +322,20 @@ impl EntityWorkflow<'_> {
             }
         });
         let _producer = AbortOnDrop(producer);
-        // On PostgreSQL a page's records are written while the page before it commits, in two
-        // transactions on two connections: a page transaction is one server process's serial
-        // work, and the second core waited. Commits stay in page order (a page writes its
-        // checkpoint only after the previous page committed), and a page that shares a record
-        // with the previous one (a list that shifted while it was paged) waits for it first,
-        // so that neither transaction can wait for the other's rows. SQLite has one writer.
+        // On PostgreSQL a page's records are written while the pages before it commit, in up
+        // to `PG_PAGES_IN_FLIGHT` transactions on as many connections: a page transaction is
+        // one server process's serial work, and the other core waited. Commits stay in page
+        // order (a page writes its checkpoint only after the previous page committed), and a
+        // page that shares a record with one still in flight (a list that shifted while it was
+        // paged) waits for them all first, so that no transaction can wait for another's rows.
+        // SQLite has one writer.
         let overlap = self.store.dialect() == crate::store::Dialect::Postgres;
-        let depth = if overlap { 2 } else { 1 };
+        let depth = if overlap { PG_PAGES_IN_FLIGHT } else { 1 };
         let mut pending = futures::stream::FuturesOrdered::new();
-        // The page last sent to commit (when pages overlap): whether it committed, and its
-        // records.
-        let mut previous: Option<(oneshot::Receiver<bool>, RecordKeys)> = None;
+        // The page last sent to commit (when pages overlap): whether it committed.
+        let mut previous: Option<oneshot::Receiver<bool>> = None;
+        // The records of the last pages sent to commit, as many as may still be in flight.
+        let mut recent: std::collections::VecDeque<RecordKeys> = Default::default();
         loop {
             tokio::select! {
                 biased;
@@ -358,18 +360,27 @@ impl EntityWorkflow<'_> {
                     }
                     let keys = overlap.then(|| record_keys(&write));
                     let after = match (previous.take(), &keys) {
-                        (Some((after, before)), Some(keys)) if before.is_disjoint(keys) => {
+                        (Some(after), Some(keys))
+                            if recent.iter().all(|before| before.is_disjoint(keys)) =>
+                        {
                             Some(after)
                         }
                         (Some(_), _) => {
                             drain(&mut pending).await?;
+                            recent.clear();
                             None
                         }
                         (None, _) => None,
                     };
                     let (committed, next) = oneshot::channel();
                     pending.push_back(self.commit_after(fence, write, total, after, committed));
-                    previous = keys.map(|keys| (next, keys));
+                    if let Some(keys) = keys {
+                        previous = Some(next);
+                        if recent.len() + 1 >= depth {
+                            recent.pop_front();
+                        }
+                        recent.push_back(keys);
+                    }
                 }
             }
         }
@@ -464,6 +475,16 @@ impl EntityWorkflow<'_> {
         }
     }
 }
+
+/// Page transactions in flight at once on PostgreSQL (see `EntityWorkflow::pages`).
+///
+/// Two left a fifth of both cores idle while pages were written (each transaction waits on
+/// round trips: the fence, each `COPY`, the commit); the first 50,000-people sync into
+/// PostgreSQL, interleaved runs of one build (medians): 2 → 2.26–2.34 s, 3 → 2.11–2.20 s,
+/// 4 → 2.07–2.14 s, 6 → 2.09–2.22 s; with 4, the cores were busy 88 % of the page phase
+/// instead of 78 %. Each page in flight holds a connection and its records (peak RSS
+/// 31 → 33 MiB).
+const PG_PAGES_IN_FLIGHT: usize = 4;
 
 /// Waits for the commits in flight, in order; the first error is returned.
 async fn drain(
