@@ -10,8 +10,9 @@ use crate::store::{Dialect, PageWrite};
 /// fewer, larger transactions write less. At 50k people, three interleaved runs each (one
 /// session): 4 pages 3.13–3.15 s median, 8 pages 2.79 s, 12 pages 2.62 s, 16 pages 2.52 s; but
 /// queued pages are memory, and peak RSS from 10k to 1M people grew 1.14× with 8, 1.18× with 12
-/// and 1.22× with 16 (the bar is 1.2×). PostgreSQL: 4. Its pages overlap on two connections
-/// (see `pages`), and larger groups only made each wait longer (4: 6.4–7.0 s, 16: 8.5 s).
+/// and 1.22× with 16 (the bar is 1.2×). PostgreSQL: 4. Its pages overlap on several connections
+/// (see `inflight`), and larger groups only made each wait longer (4: 6.4–7.0 s, 16: 8.5 s;
+/// with four pages in flight, 50k people: 4 → 2.12 s, 6 → 2.18 s, 8 → 2.19 s).
 pub(super) fn group_pages(dialect: Dialect) -> usize {
     match dialect {
         Dialect::Sqlite => 8,

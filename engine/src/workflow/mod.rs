@@ -3,10 +3,9 @@
 //! commit each page with its checkpoint.
 
 mod batch;
+mod inflight;
 pub mod plan;
 mod transform;
-
-use std::collections::HashSet;
 
 use futures::StreamExt;
 use sqlx::Row;
@@ -15,6 +14,7 @@ use tokio::sync::oneshot;
 use tributary_core::{Client, EndpointKind, EntityDef, Manifest, Query, RawPage};
 
 use batch::{gather, merge};
+use inflight::{InFlight, PG_PAGES_IN_FLIGHT, record_keys};
 pub use plan::{SideLoad, Source};
 pub use transform::{
     Context, canonical_id, canonical_id_bounds, coerce, normalize_instant, prepare, table_of,
@@ -334,8 +334,7 @@ impl EntityWorkflow<'_> {
         let mut pending = futures::stream::FuturesOrdered::new();
         // The page last sent to commit (when pages overlap): whether it committed.
         let mut previous: Option<oneshot::Receiver<bool>> = None;
-        // The records of the last pages sent to commit, as many as may still be in flight.
-        let mut recent: std::collections::VecDeque<RecordKeys> = Default::default();
+        let mut in_flight = InFlight::new(depth);
         loop {
             tokio::select! {
                 biased;
@@ -360,14 +359,10 @@ impl EntityWorkflow<'_> {
                     }
                     let keys = overlap.then(|| record_keys(&write));
                     let after = match (previous.take(), &keys) {
-                        (Some(after), Some(keys))
-                            if recent.iter().all(|before| before.is_disjoint(keys)) =>
-                        {
-                            Some(after)
-                        }
+                        (Some(after), Some(keys)) if in_flight.admits(keys) => Some(after),
                         (Some(_), _) => {
                             drain(&mut pending).await?;
-                            recent.clear();
+                            in_flight.clear();
                             None
                         }
                         (None, _) => None,
@@ -376,10 +371,7 @@ impl EntityWorkflow<'_> {
                     pending.push_back(self.commit_after(fence, write, total, after, committed));
                     if let Some(keys) = keys {
                         previous = Some(next);
-                        if recent.len() + 1 >= depth {
-                            recent.pop_front();
-                        }
-                        recent.push_back(keys);
+                        in_flight.push(keys);
                     }
                 }
             }
@@ -476,16 +468,6 @@ impl EntityWorkflow<'_> {
     }
 }
 
-/// Page transactions in flight at once on PostgreSQL (see `EntityWorkflow::pages`).
-///
-/// Two left a fifth of both cores idle while pages were written (each transaction waits on
-/// round trips: the fence, each `COPY`, the commit); the first 50,000-people sync into
-/// PostgreSQL, interleaved runs of one build (medians): 2 → 2.26–2.34 s, 3 → 2.11–2.20 s,
-/// 4 → 2.07–2.14 s, 6 → 2.09–2.22 s; with 4, the cores were busy 88 % of the page phase
-/// instead of 78 %. Each page in flight holds a connection and its records (peak RSS
-/// 31 → 33 MiB).
-const PG_PAGES_IN_FLIGHT: usize = 4;
-
 /// Waits for the commits in flight, in order; the first error is returned.
 async fn drain(
     pending: &mut futures::stream::FuturesOrdered<
@@ -496,26 +478,6 @@ async fn drain(
         committed?;
     }
     Ok(())
-}
-
-/// (entity, remote id) pairs.
-type RecordKeys = HashSet<(String, String)>;
-
-/// Every (entity, remote id) a page writes, side-loaded and quarantined records included.
-fn record_keys(write: &PageWrite) -> RecordKeys {
-    let own = (write.entity.as_str(), &write.records, &write.quarantined);
-    let side = write
-        .side
-        .iter()
-        .map(|s| (s.entity.as_str(), &s.records, &s.quarantined));
-    std::iter::once(own)
-        .chain(side)
-        .flat_map(|(entity, records, quarantined)| {
-            let ids = records.iter().map(|r| &r.external_id);
-            ids.chain(quarantined.iter().map(|q| &q.external_id))
-                .map(move |id| (entity.to_owned(), id.clone()))
-        })
-        .collect()
 }
 
 /// Prepares records, splitting those that map from those to quarantine.
