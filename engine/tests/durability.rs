@@ -345,6 +345,96 @@ async fn shifting_pages_commit_in_order_postgres() {
     shifting_pages_commit_in_order("postgres").await;
 }
 
+/// Three pages, the third repeating the first's second record; the second and third are
+/// served 200 ms apart, so that each arrives while the pages before it are in flight.
+fn repeating_server() -> axum::Router {
+    use axum::extract::Query;
+    use std::collections::HashMap;
+    axum::Router::new()
+        .route(
+            "/people/v2/people",
+            get(|Query(q): Query<HashMap<String, String>>| async move {
+                let offset: usize = q.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+                let (ids, next): (&[&str], Option<usize>) = match offset {
+                    0 => (&["1", "2"], Some(2)),
+                    2 => (&["3"], Some(3)),
+                    3 => (&["2", "4"], None),
+                    _ => return list(Vec::new()).await,
+                };
+                if offset > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                let data: Vec<Value> = ids
+                    .iter()
+                    .map(|id| person(id, json!(format!("P{id}")), "1990-01-01"))
+                    .collect();
+                let mut meta = json!({"total_count": 5, "count": data.len()});
+                if let Some(next) = next {
+                    meta["next"] = json!({ "offset": next });
+                }
+                Json(json!({"data": data, "included": [], "meta": meta}))
+            }),
+        )
+        .fallback(get(|| list(Vec::new())))
+}
+
+/// On PostgreSQL several pages are written at once; a page that repeats a record of any page
+/// still in flight, not only of the previous one, must wait for them. A trigger holds the
+/// first page's transaction for 1.5 s just before it inserts person 2 (the first to get
+/// there only), so the third page, if let through, stores person 2 first and then waits for
+/// the second page's commit, which waits for the first, which waits for person 2's row: the
+/// sync hangs (it did with only the previous page checked). Done right, the third page waits,
+/// and person 2 counts once, unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_of_any_page_in_flight_waits_postgres() {
+    let base = serve(repeating_server()).await;
+    let db = TestDb::of("postgres").await;
+    let store = db.store().await;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE held (id TEXT); \
+         CREATE FUNCTION hold_person_2() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.id LIKE '%\\_00000000000000000002' AND pg_try_advisory_xact_lock(4242) THEN \
+         INSERT INTO held VALUES (NEW.id); PERFORM pg_sleep(1.5); END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER hold_person_2 BEFORE INSERT ON people \
+         FOR EACH ROW EXECUTE FUNCTION hold_person_2();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let client = tributary_core::Client::new(&base, tributary_core::Auth::None).unwrap();
+    let options = SyncOptions::new("repeat");
+    let summary = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        orchestrator::sync(&store, &fixture::MANIFEST, &client, &options, None),
+    )
+    .await
+    .expect("no deadlock")
+    .unwrap();
+    assert_eq!(summary.state, "done", "{summary:#?}");
+    let p = summary
+        .entities
+        .iter()
+        .find(|e| e.entity == "Person")
+        .unwrap();
+    assert_eq!(
+        (p.fetched, p.created, p.updated, p.unchanged),
+        (5, 4, 0, 1),
+        "{summary:#?}"
+    );
+    assert_eq!(store.count("repeat", "people").await.unwrap(), 4);
+    // The trigger held one transaction, the first page's (the test proves nothing otherwise):
+    // the third page's insert of person 2 came after the first page committed.
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM held")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(held, 1);
+    pool.close().await;
+    store.close().await;
+    db.drop_db().await;
+}
+
 /// An email record as the store receives it: every column of the canonical table, in order.
 fn email_record(external_id: &str, address: &str) -> tributary_engine::store::PreparedRecord {
     use tributary_engine::canonical::{self, COMMON_COLUMNS, ColumnType};
