@@ -263,6 +263,20 @@ async fn two_orgs_isolated_postgres() {
     two_orgs_isolated("postgres").await;
 }
 
+/// One page of a paged people list: person `id` named `P<id>`, the list's total, and the
+/// offset of the next page, if any.
+fn people_page(ids: &[&str], total: usize, next: Option<usize>) -> Json<Value> {
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| person(id, json!(format!("P{id}")), "1990-01-01"))
+        .collect();
+    let mut meta = json!({"total_count": total, "count": data.len()});
+    if let Some(next) = next {
+        meta["next"] = json!({ "offset": next });
+    }
+    Json(json!({"data": data, "included": [], "meta": meta}))
+}
+
 /// A paged list (2 per page) whose second and third pages repeat the record before them, as a
 /// list that shifts while it is paged does; the page at offset 6 answers 400 until `fixed`.
 fn shifting_server(fixed: std::sync::Arc<std::sync::atomic::AtomicBool>) -> axum::Router {
@@ -282,16 +296,8 @@ fn shifting_server(fixed: std::sync::Arc<std::sync::atomic::AtomicBool>) -> axum
                 let Some(ids) = pages.get(offset / 2) else {
                     return list(Vec::new()).await.into_response();
                 };
-                let data: Vec<Value> = ids
-                    .iter()
-                    .map(|id| person(id, json!(format!("P{id}")), "1990-01-01"))
-                    .collect();
-                let next = (offset / 2 + 1 < pages.len()).then(|| json!({"offset": offset + 2}));
-                let mut meta = json!({"total_count": 9, "count": data.len()});
-                if let Some(next) = next {
-                    meta["next"] = next;
-                }
-                Json(json!({"data": data, "included": [], "meta": meta})).into_response()
+                let next = (offset / 2 + 1 < pages.len()).then_some(offset + 2);
+                people_page(ids, 9, next).into_response()
             }),
         )
         .fallback(get(|| list(Vec::new())))
@@ -364,15 +370,7 @@ fn repeating_server() -> axum::Router {
                 if offset > 0 {
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
-                let data: Vec<Value> = ids
-                    .iter()
-                    .map(|id| person(id, json!(format!("P{id}")), "1990-01-01"))
-                    .collect();
-                let mut meta = json!({"total_count": 5, "count": data.len()});
-                if let Some(next) = next {
-                    meta["next"] = json!({ "offset": next });
-                }
-                Json(json!({"data": data, "included": [], "meta": meta}))
+                people_page(ids, 5, next)
             }),
         )
         .fallback(get(|| list(Vec::new())))

@@ -68,11 +68,9 @@ impl InFlight {
 
     /// A page writing `keys` was sent to commit.
     pub(super) fn push(&mut self, keys: RecordKeys) {
-        if self.recent.len() + 1 >= self.depth {
+        self.recent.push_back(keys);
+        while self.recent.len() >= self.depth {
             self.recent.pop_front();
-        }
-        if self.depth > 1 {
-            self.recent.push_back(keys);
         }
     }
 }
