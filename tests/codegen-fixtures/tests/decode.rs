@@ -174,6 +174,22 @@ fn validator_agrees_with_decoding() {
             checked += 1;
         }
     }
+    // Relationships that are not an object at all: refused alike.
+    for (whole, refused) in [
+        (json!([]), true),
+        (json!([{"data": null}]), true),
+        (json!("parts"), true),
+        (json!(null), true),
+        (json!(3), true),
+        (json!({}), false),
+    ] {
+        let mut doc = widget();
+        doc["relationships"] = whole.clone();
+        let raw: RawResource = serde_json::from_value(doc).unwrap();
+        let verdict = (MANIFEST.validate)("Widget", &raw);
+        assert_eq!(verdict.is_err(), refused, "relationships = {whole}");
+        assert_eq!(verdict, decode(&raw), "relationships = {whole}");
+    }
     // Both outcomes were exercised, not just one.
     assert!(
         refused > 50 && refused < checked - 50,
