@@ -202,8 +202,9 @@ impl CanonicalMapping {
                 custom.push((name.to_owned(), value.clone()));
             }
         }
-        // In order of target, declared order among equal ones: the map is built without a
-        // sort, and of two fields with one target the last declared wins.
+        // In order of target, declared order among equal ones: the map is built without
+        // inserts (its sort finds the run sorted), and of two fields with one target the last
+        // declared wins.
         let fields: Map<String, Value> = order
             .by_target
             .iter()
