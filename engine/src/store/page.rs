@@ -624,7 +624,7 @@ async fn copy_fresh(
     for (table, records) in by_table(&records) {
         let columns = || COMMON_COLUMNS.iter().chain(table.fields);
         let mut rows = CopyIn::new(table.table, columns().map(|c| c.name));
-        rows.reserve(records.iter().map(|r| CopyIn::row_len(&r.values)).sum());
+        rows.expect_rows(records.len());
         for r in records {
             for (v, c) in r.values.iter().zip(columns()) {
                 rows.bind(v, c.ty);
@@ -634,24 +634,7 @@ async fn copy_fresh(
         rows.send(tx).await?;
     }
     let mut links = CopyIn::new("external_links", LINK_COLUMNS);
-    // Field count, eleven lengths, two integers and the texts.
-    let fixed = 2 + 4 * LINK_COLUMNS.len() + 16;
-    let shared = fence.org_id.len() + fence.adapter.len() + fence.run_id.len();
-    links.reserve(
-        fresh
-            .iter()
-            .map(|(entity, r)| {
-                fixed
-                    + shared
-                    + entity.len()
-                    + r.external_id.len()
-                    + r.canonical_id.len()
-                    + r.table.entity.len()
-                    + r.content_hash.len()
-                    + r.remote_updated_at.as_ref().map_or(0, String::len)
-            })
-            .sum(),
-    );
+    links.expect_rows(fresh.len());
     for (entity, r) in fresh {
         links
             .text(&fence.org_id)
@@ -670,14 +653,7 @@ async fn copy_fresh(
     links.send(tx).await?;
     let mut edges = CopyIn::new("edges", EDGE_COLUMNS);
     let distinct = distinct_edges(&records);
-    // Field count, six lengths, an integer and the texts.
-    let fixed = 2 + 4 * EDGE_COLUMNS.len() + 8 + fence.org_id.len() + fence.adapter.len();
-    edges.reserve(
-        distinct
-            .iter()
-            .map(|(s, rel, t)| fixed + s.len() + rel.len() + t.len())
-            .sum(),
-    );
+    edges.expect_rows(distinct.len());
     for (source, relationship, target) in distinct {
         edges
             .text(&fence.org_id)
