@@ -119,10 +119,15 @@ async fn postgres_upgrade_keeps_every_relationship_and_stores_owners_once() {
 }
 
 /// A database at migration 3 (links keyed by organisation, adapter, entity and remote id)
-/// holding two links and two runs of a nested list with a parent cursor, one unfinished.
+/// holding two groups with their links and two runs of a nested list with a parent cursor,
+/// one unfinished.
 async fn version_three(db: &TestDb, kind: &str) {
     let mut conn = older_build(db, kind, 3).await;
     let rows = [
+        "INSERT INTO groups (id, org_id, created_at, updated_at, name) \
+         VALUES ('group_x_07', 'o', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z', 'Seven')",
+        "INSERT INTO groups (id, org_id, created_at, updated_at, name) \
+         VALUES ('group_x_10', 'o', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z', 'Ten')",
         "INSERT INTO external_links (org_id, adapter, entity, external_id, canonical_id, \
          canonical_entity, content_hash, first_seen_ms, last_seen_ms) \
          VALUES ('o', 'pco', 'Group', '7', 'group_x_07', 'group', 'h7', 1, 2)",
@@ -143,8 +148,10 @@ async fn version_three(db: &TestDb, kind: &str) {
 }
 
 /// Migration 4 keys links by canonical id: every link survives, and an unfinished walk over
-/// parents (whose order changes with the key) restarts from its first parent.
-async fn links_move_to_their_canonical_key(kind: &str) {
+/// parents (whose order changes with the key) restarts from its first parent. Migration 5
+/// moves them onto their rows: each row carries its link's values, the `external_links`
+/// view shows them as before, and the table is gone.
+async fn links_move_to_their_canonical_key_then_onto_the_rows(kind: &str) {
     let db = TestDb::of(kind).await;
     version_three(&db, kind).await;
     let store = db.store().await;
@@ -176,7 +183,30 @@ async fn links_move_to_their_canonical_key(kind: &str) {
             .fetch_all(&mut conn)
             .await
             .unwrap();
+    let on_rows: Vec<(String, String, String, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, source_adapter, source_entity, external_id, content_hash, first_seen_ms, \
+         last_seen_ms FROM groups ORDER BY id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let tables: i64 = sqlx::query_scalar(match kind {
+        "postgres" => "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'external_links'",
+        _ => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'external_links'",
+    })
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
     conn.close().await.unwrap();
+    let row = |id: &str, e: &str, h: &str| {
+        let s = |v: &str| v.to_owned();
+        (s(id), s("pco"), s("Group"), s(e), s(h), 1, 2)
+    };
+    assert_eq!(
+        on_rows,
+        vec![row("group_x_07", "7", "h7"), row("group_x_10", "10", "h10")]
+    );
+    assert_eq!(tables, 0, "external_links is a view now");
     assert_eq!(
         runs,
         vec![
@@ -189,13 +219,13 @@ async fn links_move_to_their_canonical_key(kind: &str) {
 }
 
 #[tokio::test]
-async fn sqlite_links_move_to_their_canonical_key() {
-    links_move_to_their_canonical_key("sqlite").await;
+async fn sqlite_links_move_to_their_canonical_key_then_onto_the_rows() {
+    links_move_to_their_canonical_key_then_onto_the_rows("sqlite").await;
 }
 
 #[tokio::test]
-async fn postgres_links_move_to_their_canonical_key() {
-    links_move_to_their_canonical_key("postgres").await;
+async fn postgres_links_move_to_their_canonical_key_then_onto_the_rows() {
+    links_move_to_their_canonical_key_then_onto_the_rows("postgres").await;
 }
 
 /// Every table column, index, constraint and view of the database at `url`, one line each
@@ -481,6 +511,7 @@ fn released_migrations_never_change() {
                 "2a77b3a2ce6f349f44184a9a236390b739803338eb588539572442a7c1ea7a37",
                 "f0f7f7f433267c001e7840fe6546bfbc88cdcbd387a166edc52fd4d100f95776",
                 "0ed24050cc07603bdc0f708b040d2fe71c6668a8607b2e978140935b5ce72c33",
+                "8237c85ebd70765a48da669f73f561ceed905d5015365ea9b770919dd753fe34",
             ],
         ),
         (
@@ -490,6 +521,7 @@ fn released_migrations_never_change() {
                 "2a77b3a2ce6f349f44184a9a236390b739803338eb588539572442a7c1ea7a37",
                 "79045ad0bf1343618d55066aebbda5d917bb50ff861ca6f0f2e6718baa040aab",
                 "ab12efdbea9c05dbcfecaf66badb9a2470b0409848168c100b4fcf8b0ddac54a",
+                "72c4178488d29f71463dab2758c688fee8304d827d280f75d9e28b195e57da6b",
             ],
         ),
     ];

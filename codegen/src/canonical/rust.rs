@@ -5,7 +5,7 @@ use heck::{ToShoutySnakeCase, ToUpperCamelCase};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::spec::{COMMON_COLUMNS, ColumnType, Spec};
+use super::spec::{COMMON_COLUMNS, ColumnType, LINK_COLUMNS, Spec};
 
 fn field_ident(name: &str) -> proc_macro2::Ident {
     const KEYWORDS: &[&str] = &[
@@ -42,6 +42,7 @@ fn column_def(name: &str, ty: ColumnType) -> TokenStream {
 /// The Rust source (formatted) for the spec.
 pub fn source(spec: &Spec) -> Result<String, syn::Error> {
     let common = COMMON_COLUMNS.iter().map(|(n, t, _)| column_def(n, *t));
+    let link = LINK_COLUMNS.iter().map(|(n, t, _)| column_def(n, *t));
     let mut consts = Vec::new();
     let mut const_names = Vec::new();
     let mut structs = Vec::new();
@@ -71,12 +72,18 @@ pub fn source(spec: &Spec) -> Result<String, syn::Error> {
             let ty = rust_type(*t, true);
             quote!(#[doc = concat!("Field `", #n, "`.")] pub #id: #ty)
         });
+        let link_fields = LINK_COLUMNS.iter().map(|(n, t, nullable)| {
+            let id = field_ident(n);
+            let ty = rust_type(*t, *nullable);
+            quote!(#[doc = concat!("Link column `", #n, "`.")] pub #id: #ty)
+        });
         structs.push(quote! {
             #[doc = #doc]
             #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
             pub struct #struct_name {
                 #(#common_fields,)*
                 #(#own_fields,)*
+                #(#link_fields,)*
             }
         });
     }
@@ -121,12 +128,16 @@ pub fn source(spec: &Spec) -> Result<String, syn::Error> {
             pub prefix: &'static str,
             /// Documentation.
             pub doc: &'static str,
-            /// The entity's own fields, after [`COMMON_COLUMNS`].
+            /// The entity's own fields, after [`COMMON_COLUMNS`] and before [`LINK_COLUMNS`].
             pub fields: &'static [ColumnDef],
         }
 
         /// The columns every entity table starts with.
         pub const COMMON_COLUMNS: &[ColumnDef] = &[#(#common),*];
+
+        /// The columns every entity table ends with: where the row came from and its sync
+        /// bookkeeping (the `external_links` view shows them).
+        pub const LINK_COLUMNS: &[ColumnDef] = &[#(#link),*];
 
         #(#consts)*
 

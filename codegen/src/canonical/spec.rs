@@ -117,6 +117,22 @@ pub const COMMON_COLUMNS: &[(&str, ColumnType, bool)] = &[
     ("custom_fields", ColumnType::Json, false),
 ];
 
+/// The columns every entity table ends with, after its own fields: where the row came from
+/// (the adapter's entity and remote id) and the sync bookkeeping of that remote record. They
+/// were a table of their own (`external_links`, now a view over these), one more row and
+/// one more key per record, a quarter of what a first sync wrote. Nullable: a row need not
+/// come from an adapter.
+pub const LINK_COLUMNS: &[(&str, ColumnType, bool)] = &[
+    ("source_adapter", ColumnType::Text, true),
+    ("source_entity", ColumnType::Text, true),
+    ("external_id", ColumnType::Text, true),
+    ("content_hash", ColumnType::Text, true),
+    ("remote_updated_at", ColumnType::Text, true),
+    ("first_seen_ms", ColumnType::Integer, true),
+    ("last_seen_ms", ColumnType::Integer, true),
+    ("last_run_id", ColumnType::Text, true),
+];
+
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
@@ -156,6 +172,11 @@ impl Spec {
                 if COMMON_COLUMNS.iter().any(|(c, _, _)| c == field) {
                     problems.push(format!(
                         "entities.{name}.fields.{field}: repeats a common column"
+                    ));
+                }
+                if LINK_COLUMNS.iter().any(|(c, _, _)| c == field) {
+                    problems.push(format!(
+                        "entities.{name}.fields.{field}: repeats a link column"
                     ));
                 }
             }

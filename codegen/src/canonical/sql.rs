@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::spec::{COMMON_COLUMNS, ColumnType, Spec};
+use super::spec::{COMMON_COLUMNS, ColumnType, LINK_COLUMNS, Spec};
 
 /// The SQL dialect a migration is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +95,9 @@ pub fn migration(spec: &Spec, dialect: Dialect) -> String {
         for (field, ty) in &e.fields {
             column(&mut out, field, dialect.sql_type(*ty), true, None);
         }
+        for (col, ty, nullable) in LINK_COLUMNS {
+            column(&mut out, col, dialect.sql_type(*ty), *nullable, None);
+        }
         out.push_str("    PRIMARY KEY (\"id\")\n);\n");
         let _ = writeln!(
             out,
@@ -133,6 +136,33 @@ pub fn migration(spec: &Spec, dialect: Dialect) -> String {
             );
         }
     }
+    out.push('\n');
+    out.push_str(&links_view(spec));
+    out
+}
+
+/// The `external_links` view: one row per canonical row that came from an adapter, with the
+/// columns the table of that name had before its columns moved onto the rows (see
+/// [`LINK_COLUMNS`]). Either dialect.
+pub fn links_view(spec: &Spec) -> String {
+    let mut out = String::from(
+        "-- external_links: which remote record (adapter, entity, external id) a canonical row \
+         came from.\nCREATE VIEW \"external_links\" AS\n",
+    );
+    for (i, (name, e)) in spec.entities.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\nUNION ALL ");
+        }
+        let _ = write!(
+            out,
+            "SELECT \"org_id\", \"source_adapter\" AS \"adapter\", \"source_entity\" AS \"entity\", \
+             \"external_id\", \"id\" AS \"canonical_id\", '{name}' AS \"canonical_entity\", \
+             \"content_hash\", \"remote_updated_at\", \"first_seen_ms\", \"last_seen_ms\", \
+             \"last_run_id\" FROM \"{}\" WHERE \"external_id\" IS NOT NULL",
+            e.table
+        );
+    }
+    out.push_str(";\n");
     out
 }
 

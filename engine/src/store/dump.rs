@@ -23,7 +23,9 @@ fn normalize(ty: ColumnType, v: Value) -> Value {
 }
 
 impl Store {
-    /// Every row of `table` for `org`, ordered by id, as JSON objects.
+    /// Every row of `table` for `org`, ordered by id, as JSON objects of the record's columns
+    /// (common and the table's fields); where a row came from and when it was seen (the link
+    /// columns) is [`Store::links`]' business.
     pub async fn rows(
         &self,
         org: &str,
@@ -61,13 +63,14 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let text: String = r.try_get(0)?;
-                let Value::Object(mut obj) =
+                let Value::Object(mut all) =
                     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?
                 else {
                     return Err(StoreError::Corrupt("row is not an object".into()));
                 };
+                let mut obj = Map::new();
                 for (n, ty) in &columns {
-                    if let Some(v) = obj.remove(*n) {
+                    if let Some(v) = all.remove(*n) {
                         obj.insert((*n).to_owned(), normalize(*ty, v));
                     }
                 }

@@ -485,7 +485,7 @@ pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static st
             ))
         };
     }
-    const SQLITE: [(i64, &str, &str); 4] = [
+    const SQLITE: [(i64, &str, &str); 5] = [
         (
             1,
             "canonical model",
@@ -502,8 +502,13 @@ pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static st
             "links by canonical id",
             file!("sqlite", "0004_links_by_canonical_id.sql"),
         ),
+        (
+            5,
+            "links on the rows",
+            file!("sqlite", "0005_links_on_the_rows.sql"),
+        ),
     ];
-    const POSTGRES: [(i64, &str, &str); 4] = [
+    const POSTGRES: [(i64, &str, &str); 5] = [
         (
             1,
             "canonical model",
@@ -519,6 +524,11 @@ pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static st
             4,
             "links by canonical id",
             file!("postgres", "0004_links_by_canonical_id.sql"),
+        ),
+        (
+            5,
+            "links on the rows",
+            file!("postgres", "0005_links_on_the_rows.sql"),
         ),
     ];
     match dialect {

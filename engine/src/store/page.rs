@@ -1,6 +1,6 @@
-//! The page transaction: one page's records, external links, edges, quarantine entries and the
-//! entity run's checkpoint and counts commit together, or not at all, and only while the
-//! worker's fencing epoch is current.
+//! The page transaction: one page's records (rows with their link columns), edges, quarantine
+//! entries and the entity run's checkpoint and counts commit together, or not at all, and
+//! only while the worker's fencing epoch is current.
 //!
 //! PostgreSQL's pages are written here, on connections of the `sqlx` PostgreSQL driver: new
 //! records stream in with `COPY` ([`super::copy`]), records stored before are upserted with
@@ -8,6 +8,7 @@
 //! ([`super::writer`]). Both follow the rules and use the statement text of
 //! [`super::rules`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use sqlx::Row;
@@ -15,11 +16,11 @@ use sqlx::Row;
 use super::bulk::{self, Batch, Column};
 use super::copy::CopyIn;
 use super::rules::{
-    EDGE_COLUMNS, FENCE_SELECT, LINK_COLUMNS, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe,
-    distinct_edges, edge_insert, link_upsert, quarantine_upsert, row_upsert,
+    EDGE_COLUMNS, FENCE_SELECT, RUN_UPDATE, SIDE_RUN_UPDATE, all_columns, by_table, classify,
+    dedupe, distinct_edges, edge_insert, link_values, quarantine_upsert, row_upsert, seen_update,
 };
 use super::{Bind, PageTx, Store, arguments, now_ms, sql};
-use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
+use crate::canonical::{ColumnType, TableDef};
 use crate::error::StoreError;
 use crate::lease::{Fence, fenced_run};
 
@@ -124,7 +125,7 @@ pub(crate) struct StagedPage {
     checkpoint: Checkpoint,
     fetched: usize,
     pages: usize,
-    writes: [(&'static str, usize); 2],
+    writes: Vec<(&'static str, usize)>,
 }
 
 /// Whether `e` is PostgreSQL's unique violation (SQLSTATE 23505).
@@ -134,16 +135,19 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|c| c == "23505")
 }
 
-/// Rows a page writes to the tables the engine's own queries read by key (`external_links`,
-/// `edges`; upper bounds: unchanged records are not rewritten). See [`super::stats`].
-fn written_rows(page: &PageWrite) -> [(&'static str, usize); 2] {
+/// Rows a page writes to the tables the engine's own queries read by key (the canonical
+/// tables, `edges`; upper bounds: unchanged records are not rewritten). See [`super::stats`].
+fn written_rows(page: &PageWrite) -> Vec<(&'static str, usize)> {
     let lists = std::iter::once(&page.records).chain(page.side.iter().map(|s| &s.records));
-    let (mut links, mut edges) = (0, 0);
-    for records in lists {
-        links += records.len();
-        edges += records.iter().map(|r| r.edges.len()).sum::<usize>();
+    let mut writes: Vec<(&'static str, usize)> = vec![("edges", 0)];
+    for r in lists.flatten() {
+        writes[0].1 += r.edges.len();
+        match writes.iter_mut().find(|(t, _)| *t == r.table.table) {
+            Some((_, n)) => *n += 1,
+            None => writes.push((r.table.table, 1)),
+        }
     }
-    [("external_links", links), ("edges", edges)]
+    writes
 }
 
 impl Store {
@@ -301,7 +305,7 @@ impl Store {
     }
 
     /// Writes a page's records, of its entity and those side-loaded with it: rows, edges,
-    /// external links, quarantine. With `copy`, new records are copied in at the end, all
+    /// link columns, quarantine. With `copy`, new records are copied in at the end, all
     /// entities' together; else they are upserted as records stored before are.
     async fn write_page(
         &self,
@@ -329,13 +333,13 @@ impl Store {
             .iter()
             .map(|l| !(copy && self.fresh.all_new_last_time(fence, l.0)))
             .collect();
-        let ids: Vec<&str> = lists
+        let looked: Vec<&PreparedRecord> = lists
             .iter()
             .zip(&look)
             .filter(|(_, look)| **look)
-            .flat_map(|(l, _)| l.1.iter().map(|r| r.canonical_id.as_str()))
+            .flat_map(|(l, _)| l.1.iter().copied())
             .collect();
-        let known = self.known_hashes(tx, ids).await?;
+        let known = self.known_hashes(tx, looked).await?;
         for (l, _) in lists.iter().zip(&look).filter(|(_, look)| **look) {
             let all_new = l.1.iter().all(|r| !known.contains_key(&r.canonical_id));
             self.fresh.note(fence, l.0, all_new);
@@ -343,25 +347,26 @@ impl Store {
         let mut fresh: Vec<(&str, &PreparedRecord)> = Vec::new();
         let mut all_counts = Vec::with_capacity(lists.len());
         for (entity, records, quarantined, mut counts) in lists.iter().cloned() {
-            // Records stored before whose content changed (`updated`) get their rows upserted
-            // and their edges replaced; new ones are copied in at the end or, without `copy`,
-            // written with them (`changed` holds both).
-            let (changed, updated) = classify(records.iter().copied(), &mut counts, |r| {
+            // Records stored before whose content changed (`stale_edges`) get their rows
+            // upserted and their edges replaced; new ones are copied in at the end or, without
+            // `copy`, written with them (`changed` holds both); unchanged ones are marked seen.
+            let sorted = classify(records.iter().copied(), &mut counts, |r| {
                 Ok::<_, StoreError>(known.get(&r.canonical_id).map(|h| *h == r.content_hash))
             })?;
-            let (new, seen): (Vec<&PreparedRecord>, Vec<&PreparedRecord>) = records
-                .iter()
-                .partition(|r| !known.contains_key(&r.canonical_id));
-            let (written, linked) = if copy {
-                fresh.extend(new.iter().map(|r| (entity, *r)));
-                (&updated, &seen)
+            let written = if copy {
+                let new = sorted
+                    .changed
+                    .iter()
+                    .filter(|r| !known.contains_key(&r.canonical_id));
+                fresh.extend(new.map(|r| (entity, *r)));
+                &sorted.stale_edges
             } else {
-                (&changed, &records)
+                &sorted.changed
             };
-            self.upsert_rows(tx, written).await?;
-            self.delete_edges(tx, fence, &updated).await?;
+            self.upsert_rows(tx, fence, entity, written, now).await?;
+            self.delete_edges(tx, fence, &sorted.stale_edges).await?;
             self.insert_edges(tx, fence, written, now).await?;
-            self.write_links(tx, fence, entity, linked, now).await?;
+            self.mark_seen(tx, fence, &sorted.unchanged, now).await?;
             counts.quarantined = quarantined.len() as u64;
             all_counts.push(counts);
         }
@@ -378,26 +383,42 @@ impl Store {
         Ok((counts, side))
     }
 
-    /// The content hashes of the records stored already among `ids`, by canonical id (which
-    /// names the remote record: organisation, adapter, entity, id); one look-up a page.
+    /// The content hashes of the records stored already among `records`, by canonical id
+    /// (which names the remote record: organisation, adapter, entity, id); one look-up a
+    /// page, by each canonical table's key.
     async fn known_hashes(
         &self,
         tx: &mut PageTx,
-        ids: Vec<&str>,
+        records: Vec<&PreparedRecord>,
     ) -> Result<HashMap<String, String>, StoreError> {
-        if ids.is_empty() {
+        if records.is_empty() {
             return Ok(HashMap::new());
         }
-        // A binary array parameter: the server reads no array text.
-        let rows = sqlx::query(
-            "SELECT canonical_id, content_hash FROM external_links WHERE canonical_id = ANY($1)",
-        )
-        .bind(ids)
-        .fetch_all(&mut **tx)
-        .await?;
+        let tables = by_table(&records, |r| r.table);
+        let q = tables
+            .iter()
+            .enumerate()
+            .map(|(i, (t, _))| {
+                format!(
+                    "SELECT \"id\", \"content_hash\" FROM \"{}\" WHERE \"id\" = ANY(${})",
+                    t.table,
+                    i + 1
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut query = sqlx::query(sql(q));
+        for (_, records) in &tables {
+            // A binary array parameter: the server reads no array text.
+            let ids: Vec<&str> = records.iter().map(|r| r.canonical_id.as_str()).collect();
+            query = query.bind(ids);
+        }
+        let rows = query.fetch_all(&mut **tx).await?;
         let mut known = HashMap::with_capacity(rows.len());
         for row in rows {
-            known.insert(row.try_get(0)?, row.try_get(1)?);
+            let hash: Option<String> = row.try_get(1)?;
+            // A row that did not come through an adapter has no hash: it is rewritten.
+            known.insert(row.try_get(0)?, hash.unwrap_or_default());
         }
         Ok(known)
     }
@@ -405,18 +426,42 @@ impl Store {
     async fn upsert_rows(
         &self,
         tx: &mut PageTx,
+        fence: &Fence,
+        entity: &str,
         records: &[&PreparedRecord],
+        now: i64,
     ) -> Result<(), StoreError> {
-        for (table, records) in by_table(records) {
-            let types: Vec<ColumnType> = COMMON_COLUMNS
-                .iter()
-                .chain(table.fields)
-                .map(|c| c.ty)
-                .collect();
-            let rows = records.iter().map(|r| r.values.iter());
+        for (table, records) in by_table(records, |r| r.table) {
+            let types: Vec<ColumnType> = all_columns(table).map(|c| c.ty).collect();
+            let rows = records.iter().map(|r| {
+                let links = link_values(r, fence, entity, now).into_iter();
+                r.values
+                    .iter()
+                    .map(Cow::Borrowed)
+                    .chain(links.map(Cow::Owned))
+            });
             if let Some(batch) = bulk::unnest(&types, rows) {
                 let q = row_upsert(table, &batch.sql);
                 self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks `records` (stored already, unchanged) as seen now by this run.
+    async fn mark_seen(
+        &self,
+        tx: &mut PageTx,
+        fence: &Fence,
+        records: &[&PreparedRecord],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        for (table, records) in by_table(records, |r| r.table) {
+            let ids: Vec<&str> = records.iter().map(|r| r.canonical_id.as_str()).collect();
+            if let Some(batch) = bulk::any_text(3, &ids) {
+                let q = seen_update(table, &batch.sql);
+                let head = vec![Bind::Int(now), Bind::Text(fence.run_id.clone())];
+                self.bulk(q, head, batch)?.execute(&mut **tx).await?;
             }
         }
         Ok(())
@@ -473,62 +518,6 @@ impl Store {
         });
         if let Some(batch) = bulk::unnest_shared(&columns, rows) {
             let q = edge_insert(&batch.sql);
-            self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
-
-    /// Upserts the links of `records`.
-    async fn write_links(
-        &self,
-        tx: &mut PageTx,
-        fence: &Fence,
-        entity: &str,
-        records: &[&PreparedRecord],
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let Some(first) = records.first() else {
-            return Ok(());
-        };
-        let text = |v: &str| Column::Same(ColumnType::Text, Bind::Text(v.to_owned()));
-        let each = || Column::Each(ColumnType::Text);
-        // An entity's records all map to one canonical table, as far as the store knows only
-        // by looking.
-        let one_table = records.iter().all(|r| r.table.entity == first.table.entity);
-        let columns = [
-            text(&fence.org_id),
-            text(&fence.adapter),
-            text(entity),
-            each(),
-            each(),
-            if one_table {
-                text(first.table.entity)
-            } else {
-                each()
-            },
-            each(),
-            each(),
-            Column::Same(ColumnType::Integer, Bind::Int(now)),
-            Column::Same(ColumnType::Integer, Bind::Int(now)),
-            text(&fence.run_id),
-        ];
-        let rows = records.iter().map(|r| {
-            let mut row = Vec::with_capacity(5);
-            row.push(Bind::Text(r.external_id.clone()));
-            row.push(Bind::Text(r.canonical_id.clone()));
-            if !one_table {
-                row.push(Bind::Text(r.table.entity.to_owned()));
-            }
-            row.push(Bind::Text(r.content_hash.clone()));
-            row.push(
-                r.remote_updated_at
-                    .clone()
-                    .map_or(Bind::Null(ColumnType::Text), Bind::Text),
-            );
-            row
-        });
-        if let Some(batch) = bulk::unnest_shared(&columns, rows) {
-            let q = link_upsert(&batch.sql);
             self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
@@ -595,24 +584,8 @@ impl Store {
     }
 }
 
-/// `records` grouped by canonical table, in order of first appearance. An entity's records
-/// all map to one table, as far as the store knows only by looking: one group, no copy of
-/// the list's order.
-fn by_table<'r>(
-    records: &[&'r PreparedRecord],
-) -> Vec<(&'static TableDef, Vec<&'r PreparedRecord>)> {
-    let mut groups: Vec<(&'static TableDef, Vec<&'r PreparedRecord>)> = Vec::new();
-    for r in records {
-        match groups.iter_mut().find(|(t, _)| std::ptr::eq(*t, r.table)) {
-            Some((_, list)) => list.push(r),
-            None => groups.push((r.table, vec![r])),
-        }
-    }
-    groups
-}
-
-/// Copies the rows, links and edges of new records ([`CopyIn`]): one statement per
-/// canonical table, one for all links, one for all edges. `fresh` pairs each record with its
+/// Copies the rows (with their link columns) and edges of new records ([`CopyIn`]): one
+/// statement per canonical table, one for all edges. `fresh` pairs each record with its
 /// entity. Errors are the server's, for the caller to tell a unique violation from the rest.
 async fn copy_fresh(
     tx: &mut PageTx,
@@ -620,37 +593,27 @@ async fn copy_fresh(
     fresh: &[(&str, &PreparedRecord)],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let records: Vec<&PreparedRecord> = fresh.iter().map(|(_, r)| *r).collect();
-    for (table, records) in by_table(&records) {
-        let columns = || COMMON_COLUMNS.iter().chain(table.fields);
-        let mut rows = CopyIn::new(table.table, columns().map(|c| c.name));
+    for (table, records) in by_table(fresh, |(_, r)| r.table) {
+        let mut rows = CopyIn::new(table.table, all_columns(table).map(|c| c.name));
         rows.expect_rows(records.len());
-        for r in records {
-            for (v, c) in r.values.iter().zip(columns()) {
+        for (entity, r) in records {
+            for (v, c) in r.values.iter().zip(all_columns(table)) {
                 rows.bind(v, c.ty);
             }
-            rows.end_row();
+            // The link columns, in `LINK_COLUMNS`' order.
+            rows.text(&fence.adapter)
+                .text(entity)
+                .text(&r.external_id)
+                .text(&r.content_hash);
+            match &r.remote_updated_at {
+                Some(at) => rows.text(at),
+                None => rows.null(),
+            };
+            rows.int(now).int(now).text(&fence.run_id).end_row();
         }
         rows.send(tx).await?;
     }
-    let mut links = CopyIn::new("external_links", LINK_COLUMNS);
-    links.expect_rows(fresh.len());
-    for (entity, r) in fresh {
-        links
-            .text(&fence.org_id)
-            .text(&fence.adapter)
-            .text(entity)
-            .text(&r.external_id)
-            .text(&r.canonical_id)
-            .text(r.table.entity)
-            .text(&r.content_hash);
-        match &r.remote_updated_at {
-            Some(at) => links.text(at),
-            None => links.null(),
-        };
-        links.int(now).int(now).text(&fence.run_id).end_row();
-    }
-    links.send(tx).await?;
+    let records: Vec<&PreparedRecord> = fresh.iter().map(|(_, r)| *r).collect();
     let mut edges = CopyIn::new("edges", EDGE_COLUMNS);
     let distinct = distinct_edges(&records);
     edges.expect_rows(distinct.len());

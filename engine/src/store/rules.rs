@@ -4,9 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::Bind;
 use super::Dialect;
 use super::page::{PageCounts, PreparedRecord};
-use crate::canonical::{COMMON_COLUMNS, ColumnType, TableDef};
+use crate::canonical::{COMMON_COLUMNS, ColumnType, LINK_COLUMNS, TableDef};
 use crate::lease::Fence;
 
 /// A page's counts for a side-loaded entity's run (it waits, pending, for the page's entity).
@@ -28,12 +29,38 @@ pub(super) const RUN_UPDATE: &str = "UPDATE entity_runs SET \
 pub(crate) const FENCE_SELECT: &str =
     "SELECT epoch, lease_owner, state FROM entity_runs WHERE id = $1 AND org_id = $2";
 
-/// Inserts rows of `table` (all its columns, in table order) from `rows`; a row stored
-/// already is an error.
-pub(super) fn row_insert(table: &TableDef, rows: &str) -> String {
-    let names: Vec<String> = COMMON_COLUMNS
+/// Every column of `table`, in table order: the common columns, its fields, the link
+/// columns (a row's values are [`PreparedRecord::values`] followed by [`link_values`]).
+pub(super) fn all_columns(
+    table: &TableDef,
+) -> impl Iterator<Item = &'static crate::canonical::ColumnDef> {
+    COMMON_COLUMNS
         .iter()
         .chain(table.fields)
+        .chain(LINK_COLUMNS)
+}
+
+/// The values of the [`LINK_COLUMNS`] of `record`, of the adapter's `entity`, seen `now` by
+/// the run `fence` names.
+pub(super) fn link_values(r: &PreparedRecord, fence: &Fence, entity: &str, now: i64) -> [Bind; 8] {
+    [
+        Bind::Text(fence.adapter.clone()),
+        Bind::Text(entity.to_owned()),
+        Bind::Text(r.external_id.clone()),
+        Bind::Text(r.content_hash.clone()),
+        r.remote_updated_at
+            .clone()
+            .map_or(Bind::Null(ColumnType::Text), Bind::Text),
+        Bind::Int(now),
+        Bind::Int(now),
+        Bind::Text(fence.run_id.clone()),
+    ]
+}
+
+/// Inserts rows of `table` (all its columns, in table order: [`all_columns`]) from `rows`;
+/// a row stored already is an error.
+pub(super) fn row_insert(table: &TableDef, rows: &str) -> String {
+    let names: Vec<String> = all_columns(table)
         .map(|c| format!("\"{}\"", c.name))
         .collect();
     format!(
@@ -44,13 +71,12 @@ pub(super) fn row_insert(table: &TableDef, rows: &str) -> String {
 }
 
 /// Upserts rows of `table` (all its columns, in table order) from `rows` (`VALUES …` or a
-/// `SELECT`); a row of another organisation with the same id is left alone.
+/// `SELECT`); a row of another organisation with the same id is left alone, a row stored
+/// already keeps its first-seen time.
 pub(super) fn row_upsert(table: &TableDef, rows: &str) -> String {
-    let updates: Vec<String> = COMMON_COLUMNS
-        .iter()
-        .chain(table.fields)
+    let updates: Vec<String> = all_columns(table)
         .map(|c| c.name)
-        .filter(|n| !matches!(*n, "id" | "org_id" | "created_at"))
+        .filter(|n| !matches!(*n, "id" | "org_id" | "created_at" | "first_seen_ms"))
         .map(|n| format!("\"{n}\" = excluded.\"{n}\""))
         .collect();
     format!(
@@ -79,39 +105,20 @@ pub(super) fn edge_insert(rows: &str) -> String {
     )
 }
 
-/// The columns of an external link, in the order [`link_upsert`] and `COPY` take them.
-pub(super) const LINK_COLUMNS: [&str; 11] = [
-    "org_id",
-    "adapter",
-    "entity",
-    "external_id",
-    "canonical_id",
-    "canonical_entity",
-    "content_hash",
-    "remote_updated_at",
-    "first_seen_ms",
-    "last_seen_ms",
-    "last_run_id",
-];
-
-/// Upserts external links ([`LINK_COLUMNS`]) from `rows`. A link stored already (the key is
-/// the canonical id, which names the remote record) takes the new values and keeps its
-/// first-seen time.
-pub(super) fn link_upsert(rows: &str) -> String {
+/// Marks rows of `table` whose ids match `ids` (an `= ANY(…)` condition or `= $3`) as seen
+/// at `$1` by the run `$2`: records fetched again unchanged.
+pub(super) fn seen_update(table: &TableDef, ids: &str) -> String {
     format!(
-        "{} ON CONFLICT (canonical_id) DO UPDATE SET \
-         canonical_entity = excluded.canonical_entity, content_hash = excluded.content_hash, \
-         remote_updated_at = excluded.remote_updated_at, \
-         last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id",
-        link_insert(rows)
+        "UPDATE \"{}\" SET \"last_seen_ms\" = $1, \"last_run_id\" = $2 WHERE \"id\"{ids}",
+        table.table
     )
 }
 
-/// Inserts external links ([`LINK_COLUMNS`]) from `rows`; a link stored already is an error.
-pub(super) fn link_insert(rows: &str) -> String {
+/// The content hash of the row of `table` with id `$1`, if stored.
+pub(super) fn hash_select(table: &TableDef) -> String {
     format!(
-        "INSERT INTO external_links ({}) {rows}",
-        LINK_COLUMNS.join(", ")
+        "SELECT \"content_hash\" FROM \"{}\" WHERE \"id\" = $1",
+        table.table
     )
 }
 
@@ -126,6 +133,24 @@ pub(super) fn quarantine_upsert(dialect: Dialect) -> String {
          last_seen_ms = excluded.last_seen_ms",
         dialect.param(5, ColumnType::Json)
     )
+}
+
+/// `items` grouped by canonical table (`table` tells an item's), in order of first
+/// appearance. An entity's records all map to one table, as far as the store knows only by
+/// looking: one group, no copy of the list's order.
+pub(super) fn by_table<T: Copy>(
+    items: &[T],
+    table: impl Fn(T) -> &'static TableDef,
+) -> Vec<(&'static TableDef, Vec<T>)> {
+    let mut groups: Vec<(&'static TableDef, Vec<T>)> = Vec::new();
+    for &item in items {
+        let t = table(item);
+        match groups.iter_mut().find(|(g, _)| std::ptr::eq(*g, t)) {
+            Some((_, list)) => list.push(item),
+            None => groups.push((t, vec![item])),
+        }
+    }
+    groups
 }
 
 /// The edges of `records` as (source, relationship, target), sorted, each once.
@@ -196,31 +221,44 @@ fn repeats(page_records: &[PreparedRecord]) -> (Option<Vec<usize>>, PageCounts) 
 }
 
 /// Sorts `records` into created, updated and unchanged (`same` says whether a record is
-/// stored already and with the same content hash) and counts them. Returns the records to
-/// write, and those among them whose old edges must go: only updated records can have edges
-/// already, since edges commit with their record's link.
+/// stored already and with the same content hash) and counts them.
 pub(super) fn classify<'r, E>(
     records: impl ExactSizeIterator<Item = &'r PreparedRecord>,
     counts: &mut PageCounts,
     mut same: impl FnMut(&PreparedRecord) -> Result<Option<bool>, E>,
-) -> Result<(Vec<&'r PreparedRecord>, Vec<&'r PreparedRecord>), E> {
-    let mut changed = Vec::with_capacity(records.len());
-    let mut stale_edges = Vec::new();
+) -> Result<Classified<'r>, E> {
+    let mut sorted = Classified {
+        changed: Vec::with_capacity(records.len()),
+        ..Classified::default()
+    };
     for r in records {
         match same(r)? {
             None => counts.created += 1,
             Some(true) => {
                 counts.unchanged += 1;
+                sorted.unchanged.push(r);
                 continue;
             }
             Some(false) => {
                 counts.updated += 1;
-                stale_edges.push(r);
+                sorted.stale_edges.push(r);
             }
         }
-        changed.push(r);
+        sorted.changed.push(r);
     }
-    Ok((changed, stale_edges))
+    Ok(sorted)
+}
+
+/// A write's records as [`classify`] sorts them.
+#[derive(Debug, Default)]
+pub(super) struct Classified<'r> {
+    /// The records to write: created and updated.
+    pub changed: Vec<&'r PreparedRecord>,
+    /// Those among them whose old edges must go: only updated records can have edges
+    /// already, since edges commit with their record's row.
+    pub stale_edges: Vec<&'r PreparedRecord>,
+    /// Records stored already with the same content: they are only marked seen.
+    pub unchanged: Vec<&'r PreparedRecord>,
 }
 
 /// The entities (of an organisation, through an adapter) whose last page in the current run

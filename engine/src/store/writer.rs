@@ -20,11 +20,12 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tokio::sync::oneshot;
 
 use super::rules::{
-    FENCE_SELECT, FreshEntities, RUN_UPDATE, SIDE_RUN_UPDATE, classify, dedupe, distinct_edges,
-    edge_insert, link_insert, link_upsert, quarantine_upsert, row_insert, row_upsert,
+    FENCE_SELECT, FreshEntities, RUN_UPDATE, SIDE_RUN_UPDATE, all_columns, by_table, classify,
+    dedupe, distinct_edges, edge_insert, hash_select, quarantine_upsert, row_insert, row_upsert,
+    seen_update,
 };
 use super::{Bind, Dialect, PageCounts, PageWrite, PreparedRecord, Quarantined, SideCounts};
-use crate::canonical::{COMMON_COLUMNS, TableDef};
+use crate::canonical::TableDef;
 use crate::error::StoreError;
 use crate::lease::Fence;
 
@@ -166,12 +167,21 @@ struct Statements {
     side_update: String,
     run_update: String,
     edge_insert: String,
-    link_upsert: String,
-    link_insert: String,
     quarantine_upsert: String,
-    /// The row upsert and the row insert per canonical table, built when the table is first
-    /// written.
-    rows: HashMap<&'static str, [String; 2]>,
+    /// The statements of each canonical table, built when the table is first written.
+    tables: HashMap<&'static str, TableStatements>,
+}
+
+/// The statements that write one canonical table.
+struct TableStatements {
+    /// Upserts a row (all columns: [`all_columns`]).
+    upsert: String,
+    /// Inserts a new row.
+    insert: String,
+    /// Reads a stored row's content hash by id.
+    hash: String,
+    /// Marks a row seen (`?1` time, `?2` run, `?3` id).
+    seen: String,
 }
 
 impl Statements {
@@ -181,20 +191,22 @@ impl Statements {
             side_update: numbered(SIDE_RUN_UPDATE),
             run_update: numbered(RUN_UPDATE),
             edge_insert: edge_insert(&one_row(6)),
-            link_upsert: link_upsert(&one_row(11)),
-            link_insert: link_insert(&one_row(11)),
             quarantine_upsert: numbered(&quarantine_upsert(Dialect::Sqlite)),
-            rows: HashMap::new(),
+            tables: HashMap::new(),
         }
     }
 
-    /// The row upsert of `table`, or its plain insert (`new`).
-    fn rows(&mut self, table: &'static TableDef, new: bool) -> &str {
-        let [upsert, insert] = self.rows.entry(table.table).or_insert_with(|| {
-            let values = one_row(COMMON_COLUMNS.len() + table.fields.len());
-            [row_upsert(table, &values), row_insert(table, &values)]
-        });
-        if new { insert } else { upsert }
+    /// The statements of `table`.
+    fn table(&mut self, table: &'static TableDef) -> &TableStatements {
+        self.tables.entry(table.table).or_insert_with(|| {
+            let values = one_row(all_columns(table).count());
+            TableStatements {
+                upsert: row_upsert(table, &values),
+                insert: row_insert(table, &values),
+                hash: numbered(&hash_select(table)),
+                seen: numbered(&seen_update(table, " = $3")),
+            }
+        })
     }
 }
 
@@ -322,7 +334,7 @@ struct Write<'a> {
     guess: bool,
 }
 
-/// One entity's records of a page: rows, edges, external links, quarantine (as
+/// One entity's records of a page: rows (with their link columns), edges, quarantine (as
 /// `Store::write_page` does on PostgreSQL). Returns the counts.
 fn write_records(
     w: &Write<'_>,
@@ -332,20 +344,25 @@ fn write_records(
 ) -> Result<PageCounts, StoreError> {
     let (tx, fence, entity, now) = (w.tx, w.fence, w.entity, w.now);
     let (records, mut counts) = dedupe(page_records);
+    let tables = by_table(&records, |r| r.table);
+    for (table, _) in &tables {
+        sql.table(table);
+    }
+    let sql = &*sql;
+    let statements = |t: &TableDef| &sql.tables[t.table];
     let new = w.guess && w.fresh.all_new_last_time(fence, entity);
-    let (changed, stale_edges) = if new {
+    let sorted = if new {
         classify(records.iter().copied(), &mut counts, |_| {
             Ok::<_, StoreError>(None)
         })?
     } else {
         // The canonical id names the remote record (organisation, adapter, entity, id).
-        let mut known =
-            tx.prepare_cached("SELECT content_hash FROM external_links WHERE canonical_id = ?1")?;
         let mut any_known = false;
         let sorted = classify(records.iter().copied(), &mut counts, |r| {
+            let mut known = tx.prepare_cached(&statements(r.table).hash)?;
             let same = known
                 .query_row(params![r.canonical_id], |row| {
-                    Ok(row.get_ref(0)?.as_str()? == r.content_hash)
+                    Ok(row.get_ref(0)?.as_str_or_null()? == Some(r.content_hash.as_str()))
                 })
                 .optional();
             any_known |= matches!(same, Ok(Some(_)));
@@ -354,21 +371,21 @@ fn write_records(
         w.fresh.note(fence, entity, !any_known);
         sorted
     };
-    if let Some(first) = changed.first() {
-        upsert_rows(tx, sql.rows(first.table, new), &changed)?;
+    for (table, changed) in by_table(&sorted.changed, |r| r.table) {
+        let s = statements(table);
+        write_rows(w, if new { &s.insert } else { &s.upsert }, &changed)?;
     }
-    if !stale_edges.is_empty() {
+    if !sorted.stale_edges.is_empty() {
         let mut delete = tx.prepare_cached(
             "DELETE FROM edges WHERE org_id = ?1 AND adapter = ?2 AND source_id = ?3",
         )?;
-        for r in &stale_edges {
+        for r in &sorted.stale_edges {
             delete.execute(params![fence.org_id, fence.adapter, r.canonical_id])?;
         }
     }
-    // What every edge and every link of the write shares is bound once: a binding outlives
-    // the step (SQLite copies each text value it binds, and five of a link's eleven values
-    // are the same for the whole write).
-    let edges = distinct_edges(&changed);
+    // What every edge of the write shares is bound once: a binding outlives the step
+    // (SQLite copies each text value it binds).
+    let edges = distinct_edges(&sorted.changed);
     if !edges.is_empty() {
         let mut insert = tx.prepare_cached(&sql.edge_insert)?;
         // (organisation, adapter, source, relationship, target, seen)
@@ -382,27 +399,13 @@ fn write_records(
             insert.raw_execute()?;
         }
     }
-    if !records.is_empty() {
-        let mut link = tx.prepare_cached(if new {
-            &sql.link_insert
-        } else {
-            &sql.link_upsert
-        })?;
-        // (organisation, adapter, entity, external id, canonical id, canonical entity,
-        // content hash, remote updated at, first seen, last seen, run)
-        link.raw_bind_parameter(1, &fence.org_id)?;
-        link.raw_bind_parameter(2, &fence.adapter)?;
-        link.raw_bind_parameter(3, entity)?;
-        link.raw_bind_parameter(9, now)?;
-        link.raw_bind_parameter(10, now)?;
-        link.raw_bind_parameter(11, &fence.run_id)?;
-        for r in &records {
-            link.raw_bind_parameter(4, &r.external_id)?;
-            link.raw_bind_parameter(5, &r.canonical_id)?;
-            link.raw_bind_parameter(6, r.table.entity)?;
-            link.raw_bind_parameter(7, &r.content_hash)?;
-            link.raw_bind_parameter(8, &r.remote_updated_at)?;
-            link.raw_execute()?;
+    for (table, unchanged) in by_table(&sorted.unchanged, |r| r.table) {
+        let mut seen = tx.prepare_cached(&statements(table).seen)?;
+        seen.raw_bind_parameter(1, now)?;
+        seen.raw_bind_parameter(2, &fence.run_id)?;
+        for r in unchanged {
+            seen.raw_bind_parameter(3, &r.canonical_id)?;
+            seen.raw_execute()?;
         }
     }
     write_quarantine(tx, sql, fence, entity, &records, quarantined, now)?;
@@ -420,14 +423,30 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     )
 }
 
-fn upsert_rows(
-    tx: &Transaction<'_>,
-    sql: &str,
-    records: &[&PreparedRecord],
-) -> Result<(), StoreError> {
-    let mut upsert = tx.prepare_cached(sql)?;
+/// Writes `records` (of one table) with `sql`, an insert or upsert of every column: the
+/// record's values, then its link columns. What all rows share (the link columns' adapter,
+/// entity, seen times and run) is bound once.
+fn write_rows(w: &Write<'_>, sql: &str, records: &[&PreparedRecord]) -> Result<(), StoreError> {
+    let Some(first) = records.first() else {
+        return Ok(());
+    };
+    let mut stmt = w.tx.prepare_cached(sql)?;
+    // (adapter, entity, external id, content hash, remote updated at, first seen, last seen,
+    // run) after the values.
+    let link = first.values.len();
+    stmt.raw_bind_parameter(link + 1, &w.fence.adapter)?;
+    stmt.raw_bind_parameter(link + 2, w.entity)?;
+    stmt.raw_bind_parameter(link + 6, w.now)?;
+    stmt.raw_bind_parameter(link + 7, w.now)?;
+    stmt.raw_bind_parameter(link + 8, &w.fence.run_id)?;
     for r in records {
-        upsert.execute(rusqlite::params_from_iter(&r.values))?;
+        for (i, v) in r.values.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, v)?;
+        }
+        stmt.raw_bind_parameter(link + 3, &r.external_id)?;
+        stmt.raw_bind_parameter(link + 4, &r.content_hash)?;
+        stmt.raw_bind_parameter(link + 5, &r.remote_updated_at)?;
+        stmt.raw_execute()?;
     }
     Ok(())
 }

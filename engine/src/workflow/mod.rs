@@ -234,7 +234,7 @@ impl EntityWorkflow<'_> {
     }
 
     /// The next chunk of parent external ids after `after`, in canonical id order (the key
-    /// of `external_links`: the parent entity's ids are one range of it).
+    /// of the parent's canonical table: the parent entity's ids are one range of it).
     async fn parents(
         &self,
         fence: &Fence,
@@ -251,9 +251,12 @@ impl EntityWorkflow<'_> {
             Some(id) => canonical_id(table.prefix, &fence.org_id, adapter, parent, id),
             None => low,
         };
-        let q = "SELECT external_id FROM external_links WHERE canonical_id > $1 \
-                 AND canonical_id < $2 ORDER BY canonical_id LIMIT 1000";
-        let rows = sqlx::query(sql(q.to_owned()))
+        let q = format!(
+            "SELECT \"external_id\" FROM \"{}\" WHERE \"id\" > $1 AND \"id\" < $2 \
+             AND \"external_id\" IS NOT NULL ORDER BY \"id\" LIMIT 1000",
+            table.table
+        );
+        let rows = sqlx::query(sql(q))
             .bind(from)
             .bind(high)
             .fetch_all(self.store.pool())

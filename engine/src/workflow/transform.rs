@@ -53,8 +53,8 @@ pub fn canonical_id(
 
 /// Bounds that every [`canonical_id`] of (`prefix`, `org`, `adapter`, `entity`) lies strictly
 /// between, in byte order: each is `<prefix>_<namespace>` followed by `_`, `.` or `-`, all
-/// below `~`. The nested lists' walk over an entity's parents reads this range of
-/// `external_links`' key.
+/// below `~`. The nested lists' walk over an entity's parents reads this range of its
+/// canonical table's key.
 pub fn canonical_id_bounds(
     prefix: &str,
     org: &str,
