@@ -511,7 +511,7 @@ fn released_migrations_never_change() {
                 "2a77b3a2ce6f349f44184a9a236390b739803338eb588539572442a7c1ea7a37",
                 "f0f7f7f433267c001e7840fe6546bfbc88cdcbd387a166edc52fd4d100f95776",
                 "0ed24050cc07603bdc0f708b040d2fe71c6668a8607b2e978140935b5ce72c33",
-                "8237c85ebd70765a48da669f73f561ceed905d5015365ea9b770919dd753fe34",
+                "329d85a62636039ac2977a8528ea309a96bffd717b40dbc47e11ca87caf2dc99",
             ],
         ),
         (
@@ -521,7 +521,7 @@ fn released_migrations_never_change() {
                 "2a77b3a2ce6f349f44184a9a236390b739803338eb588539572442a7c1ea7a37",
                 "79045ad0bf1343618d55066aebbda5d917bb50ff861ca6f0f2e6718baa040aab",
                 "ab12efdbea9c05dbcfecaf66badb9a2470b0409848168c100b4fcf8b0ddac54a",
-                "72c4178488d29f71463dab2758c688fee8304d827d280f75d9e28b195e57da6b",
+                "9a51d74528ee482c30f9b997dfc1ae33ecd549d717eb19832972800bd40146d5",
             ],
         ),
     ];

@@ -143,22 +143,28 @@ pub fn migration(spec: &Spec, dialect: Dialect) -> String {
 
 /// The `external_links` view: one row per canonical row that came from an adapter, with the
 /// columns the table of that name had before its columns moved onto the rows (see
-/// [`LINK_COLUMNS`]). Either dialect.
+/// [`LINK_COLUMNS`]); last seen when the row was written or, if later, when `seen_marks`
+/// says a sync found it unchanged. Either dialect.
 pub fn links_view(spec: &Spec) -> String {
     let mut out = String::from(
         "-- external_links: which remote record (adapter, entity, external id) a canonical row \
          came from.\nCREATE VIEW \"external_links\" AS\n",
     );
+    let later = "m.\"last_seen_ms\" > t.\"last_seen_ms\"";
     for (i, (name, e)) in spec.entities.iter().enumerate() {
         if i > 0 {
             out.push_str("\nUNION ALL ");
         }
         let _ = write!(
             out,
-            "SELECT \"org_id\", \"source_adapter\" AS \"adapter\", \"source_entity\" AS \"entity\", \
-             \"external_id\", \"id\" AS \"canonical_id\", '{name}' AS \"canonical_entity\", \
-             \"content_hash\", \"remote_updated_at\", \"first_seen_ms\", \"last_seen_ms\", \
-             \"last_run_id\" FROM \"{}\" WHERE \"external_id\" IS NOT NULL",
+            "SELECT t.\"org_id\", t.\"source_adapter\" AS \"adapter\", \
+             t.\"source_entity\" AS \"entity\", t.\"external_id\", t.\"id\" AS \"canonical_id\", \
+             '{name}' AS \"canonical_entity\", t.\"content_hash\", t.\"remote_updated_at\", \
+             t.\"first_seen_ms\", \
+             CASE WHEN {later} THEN m.\"last_seen_ms\" ELSE t.\"last_seen_ms\" END AS \"last_seen_ms\", \
+             CASE WHEN {later} THEN m.\"last_run_id\" ELSE t.\"last_run_id\" END AS \"last_run_id\" \
+             FROM \"{}\" AS t LEFT JOIN \"seen_marks\" AS m ON m.\"canonical_id\" = t.\"id\" \
+             WHERE t.\"external_id\" IS NOT NULL",
             e.table
         );
     }

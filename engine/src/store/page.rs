@@ -17,7 +17,7 @@ use super::bulk::{self, Batch, Column};
 use super::copy::CopyIn;
 use super::rules::{
     EDGE_COLUMNS, FENCE_SELECT, RUN_UPDATE, SIDE_RUN_UPDATE, all_columns, by_table, classify,
-    dedupe, distinct_edges, edge_insert, link_values, quarantine_upsert, row_upsert, seen_update,
+    dedupe, distinct_edges, edge_insert, link_values, mark_upsert, quarantine_upsert, row_upsert,
 };
 use super::{Bind, PageTx, Store, arguments, now_ms, sql};
 use crate::canonical::{ColumnType, TableDef};
@@ -456,13 +456,16 @@ impl Store {
         records: &[&PreparedRecord],
         now: i64,
     ) -> Result<(), StoreError> {
-        for (table, records) in by_table(records, |r| r.table) {
-            let ids: Vec<&str> = records.iter().map(|r| r.canonical_id.as_str()).collect();
-            if let Some(batch) = bulk::any_text(3, &ids) {
-                let q = seen_update(table, &batch.sql);
-                let head = vec![Bind::Int(now), Bind::Text(fence.run_id.clone())];
-                self.bulk(q, head, batch)?.execute(&mut **tx).await?;
-            }
+        let columns = [
+            Column::Each(ColumnType::Text),
+            Column::Same(ColumnType::Text, Bind::Text(fence.org_id.clone())),
+            Column::Same(ColumnType::Integer, Bind::Int(now)),
+            Column::Same(ColumnType::Text, Bind::Text(fence.run_id.clone())),
+        ];
+        let rows = records.iter().map(|r| [Bind::Text(r.canonical_id.clone())]);
+        if let Some(batch) = bulk::unnest_shared(&columns, rows) {
+            let q = mark_upsert(&batch.sql);
+            self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
     }

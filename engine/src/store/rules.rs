@@ -105,12 +105,17 @@ pub(super) fn edge_insert(rows: &str) -> String {
     )
 }
 
-/// Marks rows of `table` whose ids match `ids` (an `= ANY(…)` condition or `= $3`) as seen
-/// at `$1` by the run `$2`: records fetched again unchanged.
-pub(super) fn seen_update(table: &TableDef, ids: &str) -> String {
+/// The columns of a seen mark, in the order [`mark_upsert`] takes them.
+pub(super) const MARK_COLUMNS: [&str; 4] =
+    ["canonical_id", "org_id", "last_seen_ms", "last_run_id"];
+
+/// Marks records ([`MARK_COLUMNS`], from `rows`) as seen again unchanged: a narrow row per
+/// record in `seen_marks`, not a new version of the wide canonical row.
+pub(super) fn mark_upsert(rows: &str) -> String {
     format!(
-        "UPDATE \"{}\" SET \"last_seen_ms\" = $1, \"last_run_id\" = $2 WHERE \"id\"{ids}",
-        table.table
+        "INSERT INTO seen_marks ({}) {rows} ON CONFLICT (canonical_id) DO UPDATE SET \
+         last_seen_ms = excluded.last_seen_ms, last_run_id = excluded.last_run_id",
+        MARK_COLUMNS.join(", ")
     )
 }
 

@@ -21,8 +21,8 @@ use tokio::sync::oneshot;
 
 use super::rules::{
     FENCE_SELECT, FreshEntities, RUN_UPDATE, SIDE_RUN_UPDATE, all_columns, by_table, classify,
-    dedupe, distinct_edges, edge_insert, hash_select, quarantine_upsert, row_insert, row_upsert,
-    seen_update,
+    dedupe, distinct_edges, edge_insert, hash_select, mark_upsert, quarantine_upsert, row_insert,
+    row_upsert,
 };
 use super::{Bind, Dialect, PageCounts, PageWrite, PreparedRecord, Quarantined, SideCounts};
 use crate::canonical::TableDef;
@@ -167,6 +167,7 @@ struct Statements {
     side_update: String,
     run_update: String,
     edge_insert: String,
+    mark_upsert: String,
     quarantine_upsert: String,
     /// The statements of each canonical table, built when the table is first written.
     tables: HashMap<&'static str, TableStatements>,
@@ -180,8 +181,6 @@ struct TableStatements {
     insert: String,
     /// Reads a stored row's content hash by id.
     hash: String,
-    /// Marks a row seen (`?1` time, `?2` run, `?3` id).
-    seen: String,
 }
 
 impl Statements {
@@ -191,6 +190,7 @@ impl Statements {
             side_update: numbered(SIDE_RUN_UPDATE),
             run_update: numbered(RUN_UPDATE),
             edge_insert: edge_insert(&one_row(6)),
+            mark_upsert: mark_upsert(&one_row(4)),
             quarantine_upsert: numbered(&quarantine_upsert(Dialect::Sqlite)),
             tables: HashMap::new(),
         }
@@ -204,7 +204,6 @@ impl Statements {
                 upsert: row_upsert(table, &values),
                 insert: row_insert(table, &values),
                 hash: numbered(&hash_select(table)),
-                seen: numbered(&seen_update(table, " = $3")),
             }
         })
     }
@@ -399,13 +398,15 @@ fn write_records(
             insert.raw_execute()?;
         }
     }
-    for (table, unchanged) in by_table(&sorted.unchanged, |r| r.table) {
-        let mut seen = tx.prepare_cached(&statements(table).seen)?;
-        seen.raw_bind_parameter(1, now)?;
-        seen.raw_bind_parameter(2, &fence.run_id)?;
-        for r in unchanged {
-            seen.raw_bind_parameter(3, &r.canonical_id)?;
-            seen.raw_execute()?;
+    if !sorted.unchanged.is_empty() {
+        let mut mark = tx.prepare_cached(&sql.mark_upsert)?;
+        // (canonical id, organisation, seen, run)
+        mark.raw_bind_parameter(2, &fence.org_id)?;
+        mark.raw_bind_parameter(3, now)?;
+        mark.raw_bind_parameter(4, &fence.run_id)?;
+        for r in &sorted.unchanged {
+            mark.raw_bind_parameter(1, &r.canonical_id)?;
+            mark.raw_execute()?;
         }
     }
     write_quarantine(tx, sql, fence, entity, &records, quarantined, now)?;
