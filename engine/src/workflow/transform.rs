@@ -293,6 +293,15 @@ fn build(
         .and_then(normalize_instant);
     let updated_at = take_instant("updated_at").or_else(|| remote_updated.clone());
     let created_at = take_instant("created_at").or_else(|| updated_at.clone());
+    // An instant kept in custom_fields that its column holds verbatim would be stored twice
+    // (PCO's `created_at` on every record: for an email or a phone number, all of its custom
+    // fields, and JSON the database parses per row); one in another form (an offset, a
+    // fraction) stays, since the column holds it normalised.
+    for (name, column) in [("created_at", &created_at), ("updated_at", &updated_at)] {
+        if column.is_some() && custom.get(name).and_then(Value::as_str) == column.as_deref() {
+            custom.remove(name);
+        }
+    }
     let epoch = || "1970-01-01T00:00:00Z".to_owned();
     let owner_id = record.owner.as_ref().and_then(target_id);
     // The owner is the row's `owner_id`, not also an edge (see the `relationships` view).
@@ -455,7 +464,8 @@ mod tests {
 
     /// Mapped values land in their columns, a mapped field the table lacks in custom_fields,
     /// status and tags are normalised, and an instant comes from the mapped field, else from
-    /// custom_fields, else from the remote modification time.
+    /// custom_fields (where it stays only if its column does not hold it verbatim), else
+    /// from the remote modification time.
     #[test]
     fn build_places_each_value() {
         use serde_json::{Value, json};
@@ -503,6 +513,31 @@ mod tests {
         );
         assert_eq!(value("id"), text(&built.canonical_id));
         assert_eq!(value("org_id"), text("o"));
+
+        // An instant its column holds verbatim is not kept twice; other custom fields stay.
+        let record = tributary_core::CanonicalRecord {
+            entity: "address",
+            external_id: "8".into(),
+            fields: map(json!({"city": "Springfield"})),
+            custom_fields: map(json!({
+                "created_at": "2024-01-02T03:04:05Z",
+                "updated_at": "2024-02-03T04:05:06Z",
+                "x": true
+            })),
+            owner: None,
+            edges: Vec::new(),
+            remote_updated_at: Some("2024-02-03T04:05:06Z".into()),
+        };
+        let built = super::build(&cx, record).unwrap();
+        let i = |name: &str| {
+            crate::canonical::COMMON_COLUMNS
+                .iter()
+                .position(|c| c.name == name)
+                .unwrap()
+        };
+        assert_eq!(built.values[i("created_at")], text("2024-01-02T03:04:05Z"));
+        assert_eq!(built.values[i("updated_at")], text("2024-02-03T04:05:06Z"));
+        assert_eq!(built.values[i("custom_fields")], text(r#"{"x":true}"#));
     }
 
     /// The parent walk reads one entity's links as the range between these bounds: every
