@@ -228,6 +228,71 @@ async fn postgres_links_move_to_their_canonical_key_then_onto_the_rows() {
     links_move_to_their_canonical_key_then_onto_the_rows("postgres").await;
 }
 
+/// `external_links` shows when a record was last seen: when its row was written or, if
+/// later, when a sync found it unchanged and marked it in `seen_marks`, with that run.
+async fn links_show_the_later_sighting(kind: &str) {
+    let db = TestDb::of(kind).await;
+    let store = db.store().await;
+    let pool = store.pool();
+    let seen = || async {
+        let row: (i64, i64, String) = sqlx::query_as(
+            "SELECT first_seen_ms, last_seen_ms, last_run_id FROM external_links \
+             WHERE canonical_id = 'person_x_1'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        row
+    };
+    sqlx::query(
+        "INSERT INTO people (id, org_id, created_at, updated_at, source_adapter, \
+         source_entity, external_id, content_hash, first_seen_ms, last_seen_ms, last_run_id) \
+         VALUES ('person_x_1', 'o', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z', 'pco', \
+         'Person', '1', 'h', 5, 5, 'r1')",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        seen().await,
+        (5, 5, "r1".to_owned()),
+        "written, never marked"
+    );
+    sqlx::query(
+        "INSERT INTO seen_marks (canonical_id, org_id, last_seen_ms, last_run_id) \
+         VALUES ('person_x_1', 'o', 7, 'r2')",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        seen().await,
+        (5, 7, "r2".to_owned()),
+        "seen again unchanged"
+    );
+    sqlx::query("UPDATE people SET last_seen_ms = 9, last_run_id = 'r3' WHERE id = 'person_x_1'")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen().await,
+        (5, 9, "r3".to_owned()),
+        "rewritten after the mark"
+    );
+    store.close().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_links_show_the_later_sighting() {
+    links_show_the_later_sighting("sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_links_show_the_later_sighting() {
+    links_show_the_later_sighting("postgres").await;
+}
+
 /// Every table column, index, constraint and view of the database at `url`, one line each
 /// (sqlx's own bookkeeping table left out).
 async fn describe(url: &str, kind: &str) -> BTreeSet<String> {
