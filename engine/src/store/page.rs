@@ -440,10 +440,23 @@ impl Store {
                     .map(Cow::Borrowed)
                     .chain(links.map(Cow::Owned))
             });
-            if let Some(batch) = bulk::unnest(&types, rows) {
-                let q = row_upsert(table, &batch.sql);
-                self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
-            }
+            let batch = bulk::unnest(&types, rows);
+            self.write_batch(tx, batch, |rows| row_upsert(table, rows))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Runs the statement `statement` makes of `batch`'s rows, if there are any.
+    async fn write_batch(
+        &self,
+        tx: &mut PageTx,
+        batch: Option<Batch>,
+        statement: impl FnOnce(&str) -> String,
+    ) -> Result<(), StoreError> {
+        if let Some(batch) = batch {
+            let q = statement(&batch.sql);
+            self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -463,11 +476,8 @@ impl Store {
             Column::Same(ColumnType::Text, Bind::Text(fence.run_id.clone())),
         ];
         let rows = records.iter().map(|r| [Bind::Text(r.canonical_id.clone())]);
-        if let Some(batch) = bulk::unnest_shared(&columns, rows) {
-            let q = mark_upsert(&batch.sql);
-            self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
-        }
-        Ok(())
+        let batch = bulk::unnest_shared(&columns, rows);
+        self.write_batch(tx, batch, mark_upsert).await
     }
 
     async fn delete_edges(
@@ -519,11 +529,8 @@ impl Store {
                 Bind::Text((*t).to_owned()),
             ]
         });
-        if let Some(batch) = bulk::unnest_shared(&columns, rows) {
-            let q = edge_insert(&batch.sql);
-            self.bulk(q, Vec::new(), batch)?.execute(&mut **tx).await?;
-        }
-        Ok(())
+        let batch = bulk::unnest_shared(&columns, rows);
+        self.write_batch(tx, batch, edge_insert).await
     }
 
     /// Quarantine: records that map now leave it, those that did not enter it (or stay, with
