@@ -355,10 +355,19 @@ fn write_records(
             Ok::<_, StoreError>(None)
         })?
     } else {
-        // The canonical id names the remote record (organisation, adapter, entity, id).
+        // The canonical id names the remote record (organisation, adapter, entity, id). The
+        // look-up statement is taken from the connection's cache when the table changes: once
+        // per write, an entity's records being of one table.
+        let mut lookup: Option<(&TableDef, rusqlite::CachedStatement<'_>)> = None;
         let mut any_known = false;
         let sorted = classify(records.iter().copied(), &mut counts, |r| {
-            let mut known = tx.prepare_cached(&statements(r.table).hash)?;
+            let known = match &mut lookup {
+                Some((t, known)) if std::ptr::eq(*t, r.table) => known,
+                _ => {
+                    let known = tx.prepare_cached(&statements(r.table).hash)?;
+                    &mut lookup.insert((r.table, known)).1
+                }
+            };
             let same = known
                 .query_row(params![r.canonical_id], |row| {
                     Ok(row.get_ref(0)?.as_str_or_null()? == Some(r.content_hash.as_str()))
