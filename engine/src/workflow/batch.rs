@@ -10,13 +10,17 @@ use crate::store::{Dialect, PageWrite};
 /// fewer, larger transactions write less. At 50k people, three interleaved runs each (one
 /// session): 4 pages 3.13–3.15 s median, 8 pages 2.79 s, 12 pages 2.62 s, 16 pages 2.52 s; but
 /// queued pages are memory, and peak RSS from 10k to 1M people grew 1.14× with 8, 1.18× with 12
-/// and 1.22× with 16 (the bar is 1.2×). PostgreSQL: 4. Its pages overlap on several connections
-/// (see `inflight`), and larger groups only made each wait longer (4: 6.4–7.0 s, 16: 8.5 s;
-/// with four pages in flight, 50k people: 4 → 2.12 s, 6 → 2.18 s, 8 → 2.19 s).
+/// and 1.22× with 16 (the bar is 1.2×). PostgreSQL: 8. Its pages overlap on several connections
+/// (see `inflight`); larger groups made each wait longer while a transaction's own work
+/// dominated (4: 6.4–7.0 s, 16: 8.5 s; later, with four pages in flight, 4 → 2.12 s, 8 →
+/// 2.19 s), but with the links on the rows a group's fixed costs weigh more (about 0.18 ms of
+/// server time per `COPY`, five a transaction): 23 interleaved pairs at 50k people, 4 pages
+/// against 8, medians 2.05 / 1.93 / 2.00 / 1.97 → 1.96 / 1.88 / 1.93 / 1.95 s over four series;
+/// peak RSS 28 → 36 MiB.
 pub(super) fn group_pages(dialect: Dialect) -> usize {
     match dialect {
         Dialect::Sqlite => 8,
-        Dialect::Postgres => 4,
+        Dialect::Postgres => 8,
     }
 }
 
