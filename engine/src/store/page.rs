@@ -16,8 +16,9 @@ use sqlx::Row;
 use super::bulk::{self, Batch, Column};
 use super::copy::CopyIn;
 use super::rules::{
-    EDGE_COLUMNS, FENCE_SELECT, RUN_UPDATE, SIDE_RUN_UPDATE, all_columns, by_table, classify,
-    dedupe, distinct_edges, edge_insert, link_values, mark_upsert, quarantine_upsert, row_upsert,
+    EDGE_COLUMNS, FENCE_SELECT, LinkValue, RUN_UPDATE, SIDE_RUN_UPDATE, all_columns, by_table,
+    classify, dedupe, distinct_edges, edge_insert, link_row, mark_upsert, quarantine_upsert,
+    row_upsert,
 };
 use super::{Bind, PageTx, Store, arguments, now_ms, sql};
 use crate::canonical::{ColumnType, TableDef};
@@ -434,11 +435,11 @@ impl Store {
         for (table, records) in by_table(records, |r| r.table) {
             let types: Vec<ColumnType> = all_columns(table).map(|c| c.ty).collect();
             let rows = records.iter().map(|r| {
-                let links = link_values(r, fence, entity, now).into_iter();
+                let links = link_row(r, fence, entity, now).into_iter();
                 r.values
                     .iter()
                     .map(Cow::Borrowed)
-                    .chain(links.map(Cow::Owned))
+                    .chain(links.map(|v| Cow::Owned(v.to_bind())))
             });
             let batch = bulk::unnest(&types, rows);
             self.write_batch(tx, batch, |rows| row_upsert(table, rows))
@@ -610,16 +611,14 @@ async fn copy_fresh(
             for (v, c) in r.values.iter().zip(all_columns(table)) {
                 rows.bind(v, c.ty);
             }
-            // The link columns, in `LINK_COLUMNS`' order.
-            rows.text(&fence.adapter)
-                .text(entity)
-                .text(&r.external_id)
-                .text(&r.content_hash);
-            match &r.remote_updated_at {
-                Some(at) => rows.text(at),
-                None => rows.null(),
-            };
-            rows.int(now).int(now).text(&fence.run_id).end_row();
+            for v in link_row(r, fence, entity, now) {
+                match v {
+                    LinkValue::Text(s) => rows.text(s),
+                    LinkValue::Null => rows.null(),
+                    LinkValue::Int(i) => rows.int(i),
+                };
+            }
+            rows.end_row();
         }
         rows.send(tx).await?;
     }

@@ -30,7 +30,7 @@ pub(crate) const FENCE_SELECT: &str =
     "SELECT epoch, lease_owner, state FROM entity_runs WHERE id = $1 AND org_id = $2";
 
 /// Every column of `table`, in table order: the common columns, its fields, the link
-/// columns (a row's values are [`PreparedRecord::values`] followed by [`link_values`]).
+/// columns (a row's values are [`PreparedRecord::values`] followed by [`link_row`]).
 pub(super) fn all_columns(
     table: &TableDef,
 ) -> impl Iterator<Item = &'static crate::canonical::ColumnDef> {
@@ -40,20 +40,49 @@ pub(super) fn all_columns(
         .chain(LINK_COLUMNS)
 }
 
-/// The values of the [`LINK_COLUMNS`] of `record`, of the adapter's `entity`, seen `now` by
-/// the run `fence` names.
-pub(super) fn link_values(r: &PreparedRecord, fence: &Fence, entity: &str, now: i64) -> [Bind; 8] {
+/// A link column's value, borrowed from the record and the run that writes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum LinkValue<'a> {
+    Text(&'a str),
+    Null,
+    Int(i64),
+}
+
+impl LinkValue<'_> {
+    /// The value as an owned bind (for the `sqlx` path's arrays).
+    pub(super) fn to_bind(self) -> Bind {
+        match self {
+            LinkValue::Text(s) => Bind::Text(s.to_owned()),
+            LinkValue::Null => Bind::Null(ColumnType::Text),
+            LinkValue::Int(i) => Bind::Int(i),
+        }
+    }
+}
+
+/// Positions in [`link_row`] whose value depends on the record; the others are the same for a
+/// whole write (adapter, entity, seen times, run), which SQLite's writer binds once.
+pub(super) const LINK_PER_RECORD: [usize; 3] = [2, 3, 4];
+
+/// The values of the [`LINK_COLUMNS`] of `r`, in their order: of the adapter's `entity`,
+/// seen `now` by the run `fence` names (first and last seen: a row stored already keeps its
+/// first, see [`row_upsert`]). The one place that knows the link columns' order.
+pub(super) fn link_row<'a>(
+    r: &'a PreparedRecord,
+    fence: &'a Fence,
+    entity: &'a str,
+    now: i64,
+) -> [LinkValue<'a>; 8] {
     [
-        Bind::Text(fence.adapter.clone()),
-        Bind::Text(entity.to_owned()),
-        Bind::Text(r.external_id.clone()),
-        Bind::Text(r.content_hash.clone()),
+        LinkValue::Text(&fence.adapter),
+        LinkValue::Text(entity),
+        LinkValue::Text(&r.external_id),
+        LinkValue::Text(&r.content_hash),
         r.remote_updated_at
-            .clone()
-            .map_or(Bind::Null(ColumnType::Text), Bind::Text),
-        Bind::Int(now),
-        Bind::Int(now),
-        Bind::Text(fence.run_id.clone()),
+            .as_deref()
+            .map_or(LinkValue::Null, LinkValue::Text),
+        LinkValue::Int(now),
+        LinkValue::Int(now),
+        LinkValue::Text(&fence.run_id),
     ]
 }
 

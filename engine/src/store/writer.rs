@@ -20,9 +20,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tokio::sync::oneshot;
 
 use super::rules::{
-    FENCE_SELECT, FreshEntities, RUN_UPDATE, SIDE_RUN_UPDATE, all_columns, by_table, classify,
-    dedupe, distinct_edges, edge_insert, hash_select, mark_upsert, quarantine_upsert, row_insert,
-    row_upsert,
+    FENCE_SELECT, FreshEntities, LINK_PER_RECORD, LinkValue, RUN_UPDATE, SIDE_RUN_UPDATE,
+    all_columns, by_table, classify, dedupe, distinct_edges, edge_insert, hash_select, link_row,
+    mark_upsert, quarantine_upsert, row_insert, row_upsert,
 };
 use super::{Bind, Dialect, PageCounts, PageWrite, PreparedRecord, Quarantined, SideCounts};
 use crate::canonical::TableDef;
@@ -434,31 +434,39 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 }
 
 /// Writes `records` (of one table) with `sql`, an insert or upsert of every column: the
-/// record's values, then its link columns. What all rows share (the link columns' adapter,
-/// entity, seen times and run) is bound once.
+/// record's values, then its link columns ([`link_row`]). What all rows share (the link
+/// columns outside [`LINK_PER_RECORD`]) is bound once: a binding outlives the step, and
+/// SQLite copies each text value it binds.
 fn write_rows(w: &Write<'_>, sql: &str, records: &[&PreparedRecord]) -> Result<(), StoreError> {
     let Some(first) = records.first() else {
         return Ok(());
     };
     let mut stmt = w.tx.prepare_cached(sql)?;
-    // (adapter, entity, external id, content hash, remote updated at, first seen, last seen,
-    // run) after the values.
-    let link = first.values.len();
-    stmt.raw_bind_parameter(link + 1, &w.fence.adapter)?;
-    stmt.raw_bind_parameter(link + 2, w.entity)?;
-    stmt.raw_bind_parameter(link + 6, w.now)?;
-    stmt.raw_bind_parameter(link + 7, w.now)?;
-    stmt.raw_bind_parameter(link + 8, &w.fence.run_id)?;
+    let link = first.values.len() + 1;
+    for (i, v) in link_row(first, w.fence, w.entity, w.now).iter().enumerate() {
+        stmt.raw_bind_parameter(link + i, v)?;
+    }
     for r in records {
         for (i, v) in r.values.iter().enumerate() {
             stmt.raw_bind_parameter(i + 1, v)?;
         }
-        stmt.raw_bind_parameter(link + 3, &r.external_id)?;
-        stmt.raw_bind_parameter(link + 4, &r.content_hash)?;
-        stmt.raw_bind_parameter(link + 5, &r.remote_updated_at)?;
+        let row = link_row(r, w.fence, w.entity, w.now);
+        for i in LINK_PER_RECORD {
+            stmt.raw_bind_parameter(link + i, row[i])?;
+        }
         stmt.raw_execute()?;
     }
     Ok(())
+}
+
+impl rusqlite::ToSql for LinkValue<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match *self {
+            LinkValue::Text(s) => ValueRef::Text(s.as_bytes()),
+            LinkValue::Null => ValueRef::Null,
+            LinkValue::Int(i) => ValueRef::Integer(i),
+        }))
+    }
 }
 
 fn write_quarantine(
