@@ -564,6 +564,60 @@ async fn postgres_new_database_is_made_in_one_step() {
     new_database_is_made_in_one_step("postgres").await;
 }
 
+/// A one-step build killed after its first migration (sqlx commits each on its own) left
+/// the whole schema, its marker table and only version 1 recorded: the next store records
+/// the rest without replaying them (which failed on columns that were there already), and
+/// the database ends as a finished one-step build.
+async fn a_stopped_one_step_build_is_finished(kind: &str) {
+    let finished = TestDb::of(kind).await;
+    finished.store().await.close().await;
+    let stopped = TestDb::of(kind).await;
+    stopped.store().await.close().await;
+    let all = migrations(dialect(kind));
+    let last = all.last().unwrap().0;
+    // The state a kill between the first and the second migration leaves (the marker's name
+    // and shape are the store's: `BASELINE_MARKER` in src/store/mod.rs).
+    let mut conn = sqlx::AnyConnection::connect(&any_url(&stopped, kind))
+        .await
+        .unwrap();
+    for q in [
+        "DELETE FROM _sqlx_migrations WHERE version > 1".to_owned(),
+        "CREATE TABLE tributary_baseline (version BIGINT NOT NULL)".to_owned(),
+        format!("INSERT INTO tributary_baseline (version) VALUES ({last})"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(q))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn.close().await.unwrap();
+    assert_eq!(recorded(&stopped, kind).await.len(), 1);
+
+    stopped.store().await.close().await;
+    assert_eq!(
+        recorded(&stopped, kind).await,
+        recorded(&finished, kind).await,
+        "{kind}: every version recorded, with the released checksums"
+    );
+    assert_eq!(
+        catalog(&stopped, kind).await,
+        catalog(&finished, kind).await,
+        "{kind}: the schema of a finished one-step build, without the marker"
+    );
+    stopped.drop_db().await;
+    finished.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_a_stopped_one_step_build_is_finished() {
+    a_stopped_one_step_build_is_finished("sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_a_stopped_one_step_build_is_finished() {
+    a_stopped_one_step_build_is_finished("postgres").await;
+}
+
 /// Databases hold each applied migration's checksum and refuse a build whose text differs:
 /// a released migration is never edited.
 #[test]

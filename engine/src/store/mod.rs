@@ -313,6 +313,10 @@ impl Store {
         let mut migrations = released(self.dialect);
         if self.is_empty_database().await? {
             baseline(self.dialect, &mut migrations);
+        } else if let Some(covered) = self.unfinished_baseline().await? {
+            // A one-step build stopped (killed) after its first migration: the schema is
+            // whole already, so the versions it covers are only recorded, never replayed.
+            finish_baseline(&mut migrations, covered);
         }
         match Migrator::with_migrations(migrations).run(&self.pool).await {
             // Say plainly what a changed migration means instead of sqlx's checksum message.
@@ -340,6 +344,29 @@ impl Store {
         };
         let tables: i64 = sqlx::query_scalar(q).fetch_one(&self.pool).await?;
         Ok(tables == 0)
+    }
+
+    /// The last version a one-step build covers, if one was stopped before it recorded them
+    /// all (its marker table is still there; see [`baseline`]).
+    async fn unfinished_baseline(&self) -> Result<Option<i64>, StoreError> {
+        let q = match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'tributary_baseline'"
+            }
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = 'tributary_baseline'"
+            }
+        };
+        let marked: i64 = sqlx::query_scalar(q).fetch_one(&self.pool).await?;
+        if marked == 0 {
+            return Ok(None);
+        }
+        let covered: i64 =
+            sqlx::query_scalar(sql(format!("SELECT version FROM {BASELINE_MARKER}")))
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Some(covered))
     }
 
     /// The dialect of this store.
@@ -445,6 +472,13 @@ fn released(dialect: Dialect) -> Vec<Migration> {
         .collect()
 }
 
+/// The table a one-step build keeps while it records the versions it covers (its one row
+/// holds the last), dropped with the last of them. sqlx commits each migration on its own, so
+/// a process killed between the first and the last leaves the whole schema with only the
+/// first version recorded; the marker tells the next store to record the rest, not replay
+/// them onto a schema that has them already.
+const BASELINE_MARKER: &str = "\"tributary_baseline\"";
+
 /// Makes `migrations` build a new database in one step: the first carries the schema
 /// `specs/canonical.yaml` describes (with the `relationships` view), the others nothing, and
 /// each keeps its released file's checksum, so the database records the versions it would
@@ -454,18 +488,34 @@ fn released(dialect: Dialect) -> Vec<Migration> {
 /// about 0.15 s of every first sync (0.3 s of DDL by `psql`, against 0.1 s for the spec's
 /// script): ALTERs that rewrite every table, and a transaction each.
 fn baseline(dialect: Dialect, migrations: &mut [Migration]) {
-    let schema = dialect.schema();
-    for (i, m) in migrations.iter_mut().enumerate() {
-        m.sql = if i == 0 {
-            sqlx::AssertSqlSafe(format!(
-                "{schema}\n{}",
-                crate::canonical::RELATIONSHIPS_SCHEMA
-            ))
-            .into_sql_str()
-        } else {
-            // Already part of the first; a statement so that every driver runs something.
-            sqlx::SqlStr::from_static("SELECT 1")
-        };
+    let Some(covered) = migrations.last().map(|m| m.version) else {
+        return;
+    };
+    let mut first = format!(
+        "{}\n{}",
+        dialect.schema(),
+        crate::canonical::RELATIONSHIPS_SCHEMA
+    );
+    if migrations.len() > 1 {
+        first.push_str(&format!(
+            "\nCREATE TABLE {BASELINE_MARKER} (version BIGINT NOT NULL);\n\
+             INSERT INTO {BASELINE_MARKER} (version) VALUES ({covered});\n"
+        ));
+    }
+    migrations[0].sql = sqlx::AssertSqlSafe(first).into_sql_str();
+    finish_baseline(&mut migrations[1..], covered);
+}
+
+/// The versions after the first that a one-step build covers (up to `covered`) record
+/// nothing but themselves, the last of them dropping the marker; later ones stay as released.
+fn finish_baseline(migrations: &mut [Migration], covered: i64) {
+    for m in migrations.iter_mut() {
+        if m.version == covered {
+            m.sql = sqlx::AssertSqlSafe(format!("DROP TABLE {BASELINE_MARKER}")).into_sql_str();
+        } else if m.version > 1 && m.version < covered {
+            // A statement so that every driver runs something.
+            m.sql = sqlx::SqlStr::from_static("SELECT 1");
+        }
     }
 }
 
@@ -572,7 +622,7 @@ mod baseline_tests {
 
     /// The one-step build keeps every released migration's version, description and
     /// checksum; the first carries the spec's whole schema with the `relationships` view, the
-    /// others nothing of their own.
+    /// others nothing of their own (the last drops the marker the first made).
     #[test]
     fn baseline_carries_the_schema_under_the_released_checksums() {
         for dialect in [Dialect::Sqlite, Dialect::Postgres] {
@@ -589,15 +639,24 @@ mod baseline_tests {
             }
             let schema = dialect.schema();
             let first = one_step[0].sql.as_str();
+            let last = released.last().unwrap().version;
             assert!(first.starts_with(schema), "{dialect:?}");
-            assert!(
-                first.ends_with(crate::canonical::RELATIONSHIPS_SCHEMA),
-                "{dialect:?}"
+            let marker = format!(
+                "{}\nCREATE TABLE {BASELINE_MARKER} (version BIGINT NOT NULL);\n\
+                 INSERT INTO {BASELINE_MARKER} (version) VALUES ({last});\n",
+                crate::canonical::RELATIONSHIPS_SCHEMA
             );
+            assert!(first.ends_with(&marker), "{dialect:?}");
             assert_ne!(first, released[0].sql.as_str());
-            for m in &one_step[1..] {
+            let (tail, last) = one_step[1..].split_at(one_step.len() - 2);
+            for m in tail {
                 assert_eq!(m.sql.as_str(), "SELECT 1", "{dialect:?} {}", m.version);
             }
+            assert_eq!(
+                last[0].sql.as_str(),
+                format!("DROP TABLE {BASELINE_MARKER}"),
+                "{dialect:?}"
+            );
         }
     }
 }
