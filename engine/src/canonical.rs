@@ -5,7 +5,9 @@ pub mod model {
     include!(concat!(env!("OUT_DIR"), "/canonical.rs"));
 }
 
-pub use model::{COMMON_COLUMNS, ColumnDef, ColumnType, ENTITIES, LINK_COLUMNS, TableDef, entity};
+pub use model::{
+    COMMON_COLUMNS, ColumnDef, ColumnType, ENTITIES, LINK_COLUMNS, RefDef, TableDef, entity,
+};
 
 /// The schema `specs/canonical.yaml` describes, SQLite flavour, as one script. A new database
 /// is made from it in one step; one made by an older build is upgraded by the released

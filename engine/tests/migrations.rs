@@ -55,7 +55,7 @@ async fn older_build(db: &TestDb, kind: &str, n: usize) -> sqlx::AnyConnection {
 
 /// A database that has only the first migration (the canonical tables, as every build before
 /// the `relationships` migration made it), holding an address owned by a person, stored the
-/// old way with an owner edge, and two other edges.
+/// old way with an owner edge, two other edges, and a person's campus as edges.
 async fn version_one(db: &TestDb, kind: &str) {
     let mut conn = older_build(db, kind, 1).await;
     let rows = [
@@ -71,6 +71,15 @@ async fn version_one(db: &TestDb, kind: &str) {
          VALUES ('o', 'address_1', 'address_of', 'person_2', 'pco', 1)",
         "INSERT INTO edges (org_id, source_id, relationship, target_id, adapter, last_seen_ms) \
          VALUES ('o', 'person_1', 'member_of', 'household_1', 'pco', 1)",
+        // A person's campus (twice, which a to-one relationship should not be): the first
+        // moves to people.primary_campus_id in migration 6, the other stays an edge.
+        "INSERT INTO edges (org_id, source_id, relationship, target_id, adapter, last_seen_ms) \
+         VALUES ('o', 'person_1', 'primary_campus', 'campus_b', 'pco', 1)",
+        "INSERT INTO edges (org_id, source_id, relationship, target_id, adapter, last_seen_ms) \
+         VALUES ('o', 'person_1', 'primary_campus', 'campus_a', 'pco', 1)",
+        // Not from a person: stays.
+        "INSERT INTO edges (org_id, source_id, relationship, target_id, adapter, last_seen_ms) \
+         VALUES ('o', 'address_1', 'primary_campus', 'campus_a', 'pco', 1)",
     ];
     for q in rows {
         sqlx::query(q).execute(&mut conn).await.unwrap();
@@ -88,7 +97,16 @@ async fn upgrade_keeps_every_relationship_and_stores_owners_once(kind: &str) {
         "the upgraded database has the spec's schema"
     );
     let stored = store.count("o", "edges").await.unwrap();
-    assert_eq!(stored, 2, "the owner edge is no longer stored");
+    assert_eq!(
+        stored, 4,
+        "the owner edge and the person's first campus are no longer stored"
+    );
+    let campus: Option<String> =
+        sqlx::query_scalar("SELECT primary_campus_id FROM people WHERE id = 'person_1'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(campus.as_deref(), Some("campus_a"));
     let all = store.edges("o").await.unwrap();
     let t = |s: &str, r: &str, d: &str| (s.to_owned(), r.to_owned(), d.to_owned());
     assert_eq!(
@@ -96,14 +114,17 @@ async fn upgrade_keeps_every_relationship_and_stores_owners_once(kind: &str) {
         vec![
             t("address_1", "address_of", "person_1"),
             t("address_1", "address_of", "person_2"),
+            t("address_1", "primary_campus", "campus_a"),
             t("person_1", "member_of", "household_1"),
+            t("person_1", "primary_campus", "campus_a"),
+            t("person_1", "primary_campus", "campus_b"),
         ],
-        "the relationships view shows the owner with the stored edges"
+        "the relationships view shows owners and refs with the stored edges"
     );
     store.close().await;
     // Opening again applies nothing twice.
     let store = db.store().await;
-    assert_eq!(store.edges("o").await.unwrap().len(), 3);
+    assert_eq!(store.edges("o").await.unwrap().len(), 6);
     store.close().await;
     db.drop_db().await;
 }
@@ -401,10 +422,13 @@ async fn deferred_indexes_come_back(kind: &str) {
     let complete = catalog(&db, kind).await;
     let mut dropped = store.defer_indexes(&["people", "edges"]).await.unwrap();
     dropped.sort();
-    assert_eq!(dropped, ["edges_idx0", "people_org_idx"]);
+    assert_eq!(
+        dropped,
+        ["edges_idx0", "people_org_idx", "people_primary_campus_idx"]
+    );
     let without = catalog(&db, kind).await;
     let gone: Vec<&String> = complete.difference(&without).collect();
-    assert_eq!(gone.len(), 2, "{gone:#?}");
+    assert_eq!(gone.len(), 3, "{gone:#?}");
     assert!(gone.iter().all(|l| l.starts_with("index ")), "{gone:#?}");
     assert!(without.is_subset(&complete));
 
@@ -631,6 +655,7 @@ fn released_migrations_never_change() {
                 "f0f7f7f433267c001e7840fe6546bfbc88cdcbd387a166edc52fd4d100f95776",
                 "0ed24050cc07603bdc0f708b040d2fe71c6668a8607b2e978140935b5ce72c33",
                 "329d85a62636039ac2977a8528ea309a96bffd717b40dbc47e11ca87caf2dc99",
+                "19cfa6ee6e1f9545943563e587511d7dbe4b6f4bba49c40c1f6376fafd1346d0",
             ],
         ),
         (
@@ -641,6 +666,7 @@ fn released_migrations_never_change() {
                 "79045ad0bf1343618d55066aebbda5d917bb50ff861ca6f0f2e6718baa040aab",
                 "ab12efdbea9c05dbcfecaf66badb9a2470b0409848168c100b4fcf8b0ddac54a",
                 "9a51d74528ee482c30f9b997dfc1ae33ecd549d717eb19832972800bd40146d5",
+                "81a26ab4be736214c9a202d3142f8a1502995ff19f8dacc22a7b8ffe8be55586",
             ],
         ),
     ];

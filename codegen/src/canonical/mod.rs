@@ -42,8 +42,8 @@ pub struct Generated {
     pub sqlite: String,
     /// The PostgreSQL migration.
     pub postgres: String,
-    /// The second migration, the same in both dialects: owners stored once, the
-    /// `relationships` view (see [`sql::relationships_migration`]).
+    /// The `relationships` view with the deletion of edges a column now holds, the same in
+    /// both dialects (see [`sql::relationships_migration`]).
     pub relationships: String,
     /// The Rust module source.
     pub rust: String,
@@ -127,5 +127,36 @@ mod tests {
             panic!("expected Invalid")
         };
         assert_eq!(problems.len(), 4, "{problems:#?}");
+    }
+
+    /// A ref names an entity that exists, and its column collides with nothing.
+    #[test]
+    fn reports_bad_refs() {
+        let yaml = "version: 1\nentities:\n  a:\n    table: a\n    prefix: a\n    doc: d\n    \
+                    fields: {b_id: text}\n    refs: {b: a, nowhere: z, owner: a, a_of: a}\n\
+                    system: {}\n";
+        let CanonicalError::Invalid(problems) = generate(yaml).unwrap_err() else {
+            panic!("expected Invalid")
+        };
+        let want = [
+            "entities.a.refs.b: its column `b_id` is also a field",
+            "entities.a.refs.nowhere: no canonical entity `z`",
+            "entities.a.refs.a_of: the name of an owner relationship",
+            "entities.a.refs.owner: its column `owner_id` is a common or link column",
+        ];
+        for w in want {
+            assert!(problems.iter().any(|p| p == w), "{w} in {problems:#?}");
+        }
+        assert_eq!(problems.len(), want.len(), "{problems:#?}");
+        let good = "version: 1\nentities:\n  a:\n    table: a\n    prefix: a\n    doc: d\n    \
+                    refs: {best_friend: a}\nsystem: {}\n";
+        let generated = generate(good).unwrap();
+        assert!(
+            generated
+                .postgres
+                .contains("\"best_friend_id\" TEXT COLLATE \"C\""),
+            "{}",
+            generated.postgres
+        );
     }
 }

@@ -49,7 +49,11 @@ pub fn source(spec: &Spec) -> Result<String, syn::Error> {
     for (name, e) in &spec.entities {
         let const_name = format_ident!("{}", name.to_shouty_snake_case());
         let (table, prefix, doc) = (&e.table, &e.prefix, &e.doc);
-        let fields = e.fields.iter().map(|(f, t)| column_def(f, *t));
+        let fields = e.columns().map(|(f, t)| column_def(&f, t));
+        let refs = e.refs.iter().map(|(rel, target)| {
+            let column = super::spec::ref_column(rel);
+            quote!(RefDef { relationship: #rel, column: #column, target: #target })
+        });
         consts.push(quote! {
             #[doc = #doc]
             pub const #const_name: TableDef = TableDef {
@@ -58,6 +62,7 @@ pub fn source(spec: &Spec) -> Result<String, syn::Error> {
                 prefix: #prefix,
                 doc: #doc,
                 fields: &[#(#fields),*],
+                refs: &[#(#refs),*],
             };
         });
         const_names.push(const_name);
@@ -72,6 +77,13 @@ pub fn source(spec: &Spec) -> Result<String, syn::Error> {
             let ty = rust_type(*t, true);
             quote!(#[doc = concat!("Field `", #n, "`.")] pub #id: #ty)
         });
+        let ref_fields = e.refs.iter().map(|(rel, target)| {
+            let n = super::spec::ref_column(rel);
+            let id = field_ident(&n);
+            let ty = rust_type(ColumnType::Text, true);
+            let doc = format!("Relationship `{rel}`: the canonical id of a `{target}`.");
+            quote!(#[doc = #doc] pub #id: #ty)
+        });
         let link_fields = LINK_COLUMNS.iter().map(|(n, t, nullable)| {
             let id = field_ident(n);
             let ty = rust_type(*t, *nullable);
@@ -83,6 +95,7 @@ pub fn source(spec: &Spec) -> Result<String, syn::Error> {
             pub struct #struct_name {
                 #(#common_fields,)*
                 #(#own_fields,)*
+                #(#ref_fields,)*
                 #(#link_fields,)*
             }
         });
@@ -128,8 +141,22 @@ pub fn source(spec: &Spec) -> Result<String, syn::Error> {
             pub prefix: &'static str,
             /// Documentation.
             pub doc: &'static str,
-            /// The entity's own fields, after [`COMMON_COLUMNS`] and before [`LINK_COLUMNS`].
+            /// The entity's own columns, after [`COMMON_COLUMNS`] and before [`LINK_COLUMNS`]:
+            /// its fields, then its refs' columns.
             pub fields: &'static [ColumnDef],
+            /// Its to-one relationships held in columns (their columns end `fields`).
+            pub refs: &'static [RefDef],
+        }
+
+        /// A to-one relationship held in a column of its row, not in `edges`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct RefDef {
+            /// The relationship's name, as edges and the `relationships` view name it.
+            pub relationship: &'static str,
+            /// The column holding the target's canonical id (`<relationship>_id`).
+            pub column: &'static str,
+            /// The target canonical entity.
+            pub target: &'static str,
         }
 
         /// The columns every entity table starts with.

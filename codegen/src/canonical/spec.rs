@@ -72,6 +72,25 @@ pub struct Entity {
     /// Entity-specific fields, all nullable.
     #[serde(default)]
     pub fields: IndexMap<String, ColumnType>,
+    /// To-one relationships to other canonical rows, by name (`primary_campus`) with the
+    /// target entity (`campus`): each is a nullable column `<name>_id` holding the target's
+    /// canonical id, after the fields, and the `relationships` view shows it. An adapter's
+    /// edge of that name lands there instead of in `edges`.
+    #[serde(default)]
+    pub refs: IndexMap<String, String>,
+}
+
+impl Entity {
+    /// The entity's own columns in table order: its fields, then one per ref.
+    pub fn columns(&self) -> impl Iterator<Item = (String, ColumnType)> + '_ {
+        let fields = self.fields.iter().map(|(f, t)| (f.clone(), *t));
+        fields.chain(self.refs.keys().map(|r| (ref_column(r), ColumnType::Text)))
+    }
+}
+
+/// The column holding the to-one relationship `relationship` (`primary_campus_id`).
+pub fn ref_column(relationship: &str) -> String {
+    format!("{relationship}_id")
 }
 
 /// A bookkeeping table declared column by column.
@@ -164,6 +183,37 @@ impl Spec {
                     "entities.{name}: table `{}` is used twice",
                     e.table
                 ));
+            }
+            for (rel, target) in &e.refs {
+                let column = ref_column(rel);
+                if !is_ident(rel) {
+                    problems.push(format!("entities.{name}.refs.{rel}: not snake_case"));
+                }
+                if !spec.entities.contains_key(target) {
+                    problems.push(format!(
+                        "entities.{name}.refs.{rel}: no canonical entity `{target}`"
+                    ));
+                }
+                if e.fields.contains_key(&column) {
+                    problems.push(format!(
+                        "entities.{name}.refs.{rel}: its column `{column}` is also a field"
+                    ));
+                }
+                let taken = COMMON_COLUMNS.iter().chain(LINK_COLUMNS);
+                if taken.into_iter().any(|(c, _, _)| *c == column) {
+                    problems.push(format!(
+                        "entities.{name}.refs.{rel}: its column `{column}` is a common or link column"
+                    ));
+                }
+                if spec
+                    .entities
+                    .keys()
+                    .any(|other| super::owner_relationship(other) == *rel)
+                {
+                    problems.push(format!(
+                        "entities.{name}.refs.{rel}: the name of an owner relationship"
+                    ));
+                }
             }
             for field in e.fields.keys() {
                 if !is_ident(field) {

@@ -259,9 +259,18 @@ mod tests {
             for want in ["people_org_idx", "emails_org_idx", "edges_idx0"] {
                 assert!(names.contains(&want), "{want} in {names:?}");
             }
-            // One per entity table (not the owner index), one on edges; none of the
-            // run-state tables.
-            assert_eq!(all.len(), crate::canonical::ENTITIES.len() + 1, "{names:?}");
+            // One per entity table (not the owner index) and per ref column, one on edges;
+            // none of the run-state tables.
+            let refs: usize = crate::canonical::ENTITIES
+                .iter()
+                .map(|t| t.refs.len())
+                .sum();
+            assert!(names.contains(&"people_primary_campus_idx"), "{names:?}");
+            assert_eq!(
+                all.len(),
+                crate::canonical::ENTITIES.len() + refs + 1,
+                "{names:?}"
+            );
             assert!(
                 !names.iter().any(|n| n.ends_with("_owner_idx")),
                 "{names:?}"

@@ -535,7 +535,7 @@ pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static st
             ))
         };
     }
-    const SQLITE: [(i64, &str, &str); 5] = [
+    const SQLITE: [(i64, &str, &str); 6] = [
         (
             1,
             "canonical model",
@@ -557,8 +557,13 @@ pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static st
             "links on the rows",
             file!("sqlite", "0005_links_on_the_rows.sql"),
         ),
+        (
+            6,
+            "refs in columns",
+            file!("sqlite", "0006_refs_in_columns.sql"),
+        ),
     ];
-    const POSTGRES: [(i64, &str, &str); 5] = [
+    const POSTGRES: [(i64, &str, &str); 6] = [
         (
             1,
             "canonical model",
@@ -579,6 +584,11 @@ pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static st
             5,
             "links on the rows",
             file!("postgres", "0005_links_on_the_rows.sql"),
+        ),
+        (
+            6,
+            "refs in columns",
+            file!("postgres", "0006_refs_in_columns.sql"),
         ),
     ];
     match dialect {

@@ -275,6 +275,29 @@ fn build(
             }
         }
     }
+    // The owner is the row's `owner_id`, not also an edge (see the `relationships` view).
+    let mut edges: Vec<(String, String)> = record
+        .edges
+        .iter()
+        .filter_map(|r| Some((r.edge.to_owned(), target_id(r)?)))
+        .collect();
+    edges.sort();
+    edges.dedup();
+    // A to-one relationship the model holds in a column (`refs`) goes there, not to `edges`
+    // (a person's campus was half of all edges, and their key most of their cost). Should a
+    // record name several targets, the first (in order) is the column's and the rest stay
+    // edges: nothing is lost, and the `relationships` view shows them all.
+    for r in cx.table.refs {
+        let Some(i) = edges.iter().position(|(rel, _)| rel == r.relationship) else {
+            continue;
+        };
+        let slot = columns().position(|c| c.name == r.column);
+        // (A value a field mapping put there stays, and the edge with it.)
+        if let Some(slot) = slot.filter(|&j| slots[j].as_ref().is_none_or(Value::is_null)) {
+            let (_, target) = edges.remove(i);
+            slots[slot] = Some(Value::String(target));
+        }
+    }
     // A mapped field, if the mapping gave one (even null).
     let field = |name: &str| -> Option<&Value> {
         columns()
@@ -308,14 +331,6 @@ fn build(
     custom.retain(|_, v| !v.is_null());
     let epoch = || "1970-01-01T00:00:00Z".to_owned();
     let owner_id = record.owner.as_ref().and_then(target_id);
-    // The owner is the row's `owner_id`, not also an edge (see the `relationships` view).
-    let mut edges: Vec<(String, String)> = record
-        .edges
-        .iter()
-        .filter_map(|r| Some((r.edge.to_owned(), target_id(r)?)))
-        .collect();
-    edges.sort();
-    edges.dedup();
     let status = match field("status") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_lowercase(),
         _ => "active".to_owned(),
@@ -544,6 +559,82 @@ mod tests {
         assert_eq!(built.values[i("created_at")], text("2024-01-02T03:04:05Z"));
         assert_eq!(built.values[i("updated_at")], text("2024-02-03T04:05:06Z"));
         assert_eq!(built.values[i("custom_fields")], text(r#"{"x":true}"#));
+    }
+
+    /// A to-one relationship the model holds in a column (a person's `primary_campus`) is
+    /// stored there, not as an edge; other edges stay edges, and a second target of the same
+    /// relationship stays an edge rather than be lost.
+    #[test]
+    fn a_ref_lands_in_its_column() {
+        let manifest = &tributary_pco::MANIFEST;
+        let entity = manifest.entity("Person").unwrap();
+        let table = super::table_of(manifest, "Person").unwrap();
+        let r = table
+            .refs
+            .iter()
+            .find(|r| r.relationship == "primary_campus");
+        assert_eq!(r.map(|r| r.column), Some("primary_campus_id"));
+        let cx = super::Context {
+            manifest,
+            entity,
+            table,
+            org: "o",
+        };
+        let to = |edge: &'static str, entity: &'static str, id: &str| tributary_core::RecordRef {
+            edge,
+            entity,
+            external_id: id.into(),
+        };
+        let record = |edges| tributary_core::CanonicalRecord {
+            entity: "person",
+            external_id: "7".into(),
+            fields: serde_json::Map::new(),
+            custom_fields: serde_json::Map::new(),
+            owner: None,
+            edges,
+            remote_updated_at: None,
+        };
+        let campus = |id| canonical_id("campus", "o", "pco", "Campus", id);
+        let household = canonical_id("household", "o", "pco", "Household", "5");
+        let column = crate::canonical::COMMON_COLUMNS
+            .iter()
+            .chain(table.fields)
+            .position(|c| c.name == "primary_campus_id")
+            .unwrap();
+
+        let built = super::build(
+            &cx,
+            record(vec![
+                to("member_of", "Household", "5"),
+                to("primary_campus", "Campus", "3"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(built.values[column], Bind::Text(campus("3")));
+        assert_eq!(
+            built.edges,
+            vec![("member_of".to_owned(), household.clone())]
+        );
+
+        let built = super::build(
+            &cx,
+            record(vec![
+                to("primary_campus", "Campus", "4"),
+                to("primary_campus", "Campus", "3"),
+            ]),
+        )
+        .unwrap();
+        let (first, second) = if campus("3") < campus("4") {
+            (campus("3"), campus("4"))
+        } else {
+            (campus("4"), campus("3"))
+        };
+        assert_eq!(built.values[column], Bind::Text(first));
+        assert_eq!(built.edges, vec![("primary_campus".to_owned(), second)]);
+
+        let none = super::build(&cx, record(Vec::new())).unwrap();
+        assert_eq!(none.values[column], Bind::Null(ColumnType::Text));
+        assert_ne!(none.content_hash, built.content_hash);
     }
 
     /// The parent walk reads one entity's links as the range between these bounds: every
