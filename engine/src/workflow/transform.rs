@@ -637,6 +637,28 @@ mod tests {
         assert_ne!(none.content_hash, built.content_hash);
     }
 
+    /// An adapter edge that lands in a ref column points at an entity of the ref's target
+    /// (a person's `primary_campus` at a campus): the column's ids are of one kind.
+    #[test]
+    fn edges_that_land_in_refs_point_at_their_target() {
+        let manifest = &tributary_pco::MANIFEST;
+        let mut checked = 0;
+        for e in manifest.entities {
+            let Some(table) = super::table_of(manifest, e.name) else {
+                continue;
+            };
+            for edge in e.canonical.map_or(&[][..], |m| m.edges) {
+                let Some(r) = table.refs.iter().find(|r| r.relationship == edge.edge) else {
+                    continue;
+                };
+                let target = super::table_of(manifest, edge.target).map(|t| t.entity);
+                assert_eq!(target, Some(r.target), "{}.{}", e.name, edge.relationship);
+                checked += 1;
+            }
+        }
+        assert!(checked >= 1, "Person.primary_campus is checked");
+    }
+
     /// The parent walk reads one entity's links as the range between these bounds: every
     /// form of id (padded number, readable, hashed) falls inside, another entity's,
     /// organisation's or table's ids outside.
