@@ -335,38 +335,41 @@ impl Store {
     /// Whether the database holds no table at all (not even the migrations' own): a new
     /// database, which [`baseline`] makes in one step.
     async fn is_empty_database(&self) -> Result<bool, StoreError> {
-        let q = match self.dialect {
-            Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
-            Dialect::Postgres => {
-                "SELECT COUNT(*) FROM information_schema.tables \
-                 WHERE table_schema = current_schema()"
-            }
-        };
-        let tables: i64 = sqlx::query_scalar(q).fetch_one(&self.pool).await?;
-        Ok(tables == 0)
+        Ok(self.count_tables(None).await? == 0)
     }
 
     /// The last version a one-step build covers, if one was stopped before it recorded them
     /// all (its marker table is still there; see [`baseline`]).
     async fn unfinished_baseline(&self) -> Result<Option<i64>, StoreError> {
-        let q = match self.dialect {
-            Dialect::Sqlite => {
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'tributary_baseline'"
-            }
-            Dialect::Postgres => {
-                "SELECT COUNT(*) FROM information_schema.tables \
-                 WHERE table_schema = current_schema() AND table_name = 'tributary_baseline'"
-            }
-        };
-        let marked: i64 = sqlx::query_scalar(q).fetch_one(&self.pool).await?;
-        if marked == 0 {
+        if self.count_tables(Some(BASELINE_MARKER)).await? == 0 {
             return Ok(None);
         }
         let covered: i64 =
-            sqlx::query_scalar(sql(format!("SELECT version FROM {BASELINE_MARKER}")))
+            sqlx::query_scalar(sql(format!("SELECT version FROM \"{BASELINE_MARKER}\"")))
                 .fetch_one(&self.pool)
                 .await?;
         Ok(Some(covered))
+    }
+
+    /// How many tables the current schema holds, or how many named `named` (a name of this
+    /// module's, never user input: it is written into the query).
+    async fn count_tables(&self, named: Option<&str>) -> Result<i64, StoreError> {
+        let (q, name_column) = match self.dialect {
+            Dialect::Sqlite => (
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+                "name",
+            ),
+            Dialect::Postgres => (
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema()",
+                "table_name",
+            ),
+        };
+        let q = match named {
+            Some(name) => format!("{q} AND {name_column} = '{name}'"),
+            None => q.to_owned(),
+        };
+        Ok(sqlx::query_scalar(sql(q)).fetch_one(&self.pool).await?)
     }
 
     /// The dialect of this store.
@@ -477,7 +480,7 @@ fn released(dialect: Dialect) -> Vec<Migration> {
 /// a process killed between the first and the last leaves the whole schema with only the
 /// first version recorded; the marker tells the next store to record the rest, not replay
 /// them onto a schema that has them already.
-const BASELINE_MARKER: &str = "\"tributary_baseline\"";
+const BASELINE_MARKER: &str = "tributary_baseline";
 
 /// Makes `migrations` build a new database in one step: the first carries the schema
 /// `specs/canonical.yaml` describes (with the `relationships` view), the others nothing, and
@@ -498,8 +501,8 @@ fn baseline(dialect: Dialect, migrations: &mut [Migration]) {
     );
     if migrations.len() > 1 {
         first.push_str(&format!(
-            "\nCREATE TABLE {BASELINE_MARKER} (version BIGINT NOT NULL);\n\
-             INSERT INTO {BASELINE_MARKER} (version) VALUES ({covered});\n"
+            "\nCREATE TABLE \"{BASELINE_MARKER}\" (version BIGINT NOT NULL);\n\
+             INSERT INTO \"{BASELINE_MARKER}\" (version) VALUES ({covered});\n"
         ));
     }
     migrations[0].sql = sqlx::AssertSqlSafe(first).into_sql_str();
@@ -511,7 +514,7 @@ fn baseline(dialect: Dialect, migrations: &mut [Migration]) {
 fn finish_baseline(migrations: &mut [Migration], covered: i64) {
     for m in migrations.iter_mut() {
         if m.version == covered {
-            m.sql = sqlx::AssertSqlSafe(format!("DROP TABLE {BASELINE_MARKER}")).into_sql_str();
+            m.sql = sqlx::AssertSqlSafe(format!("DROP TABLE \"{BASELINE_MARKER}\"")).into_sql_str();
         } else if m.version > 1 && m.version < covered {
             // A statement so that every driver runs something.
             m.sql = sqlx::SqlStr::from_static("SELECT 1");
@@ -652,8 +655,8 @@ mod baseline_tests {
             let last = released.last().unwrap().version;
             assert!(first.starts_with(schema), "{dialect:?}");
             let marker = format!(
-                "{}\nCREATE TABLE {BASELINE_MARKER} (version BIGINT NOT NULL);\n\
-                 INSERT INTO {BASELINE_MARKER} (version) VALUES ({last});\n",
+                "{}\nCREATE TABLE \"{BASELINE_MARKER}\" (version BIGINT NOT NULL);\n\
+                 INSERT INTO \"{BASELINE_MARKER}\" (version) VALUES ({last});\n",
                 crate::canonical::RELATIONSHIPS_SCHEMA
             );
             assert!(first.ends_with(&marker), "{dialect:?}");
@@ -664,7 +667,7 @@ mod baseline_tests {
             }
             assert_eq!(
                 last[0].sql.as_str(),
-                format!("DROP TABLE {BASELINE_MARKER}"),
+                format!("DROP TABLE \"{BASELINE_MARKER}\""),
                 "{dialect:?}"
             );
         }
