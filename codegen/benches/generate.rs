@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::Instant;
 
 fn main() {
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/pco");
+    let spec =
+        Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+            .join("../specs/pco");
     let runs = std::env::var("GENERATE_BENCH_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())

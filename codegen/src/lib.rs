@@ -49,6 +49,21 @@ pub fn resolve_dir(dir: &Path) -> Result<(ir::Adapter, Vec<PathBuf>), Diagnostic
     Ok((adapter, loaded.inputs()))
 }
 
+/// [`resolve_dir`] for a spec folder a binary carries: `files` are (path relative to `dir`,
+/// text) pairs, `/`-separated; diagnostics name `dir`'s files as if read from disk.
+pub fn resolve_files(dir: &Path, files: &[(&str, &str)]) -> Result<ir::Adapter, Diagnostics> {
+    let read = |path: &Path| -> std::io::Result<String> {
+        let rel = path.strip_prefix(dir).unwrap_or(path);
+        files
+            .iter()
+            .find(|(name, _)| Path::new(name) == rel)
+            .map(|(_, text)| (*text).to_owned())
+            .ok_or_else(|| std::io::ErrorKind::NotFound.into())
+    };
+    let loaded = load::load_with(dir, &read)?;
+    resolve::resolve(&loaded)
+}
+
 /// Generates the Rust source of the adapter described in `dir`.
 pub fn generate(dir: &Path) -> Result<Generated, Diagnostics> {
     let (adapter, inputs) = resolve_dir(dir)?;

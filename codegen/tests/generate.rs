@@ -3,8 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
+/// This crate's folder, read at run time: a test binary cargo reuses for another checkout
+/// sharing the target directory must read that checkout's files, not the one it was built in.
+fn crate_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .expect("cargo sets CARGO_MANIFEST_DIR for tests")
+}
+
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    crate_dir().join("..")
 }
 
 fn generate(dir: &Path) -> tributary_codegen::Generated {
@@ -20,7 +28,7 @@ fn pco_snapshot() {
 
 #[test]
 fn kitchen_sink_snapshot() {
-    let g = generate(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kitchen_sink"));
+    let g = generate(&crate_dir().join("tests/fixtures/kitchen_sink"));
     insta::assert_snapshot!("kitchen_sink", g.code);
     // Tag ~> Widget ~> Tag is a soft cycle: broken at Tag (first by name with hard deps met)...
     assert_eq!(g.warnings.len(), 1);
@@ -37,7 +45,7 @@ fn kitchen_sink_snapshot() {
 
 #[test]
 fn openapi30_snapshot() {
-    let g = generate(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openapi30"));
+    let g = generate(&crate_dir().join("tests/fixtures/openapi30"));
     insta::assert_snapshot!("openapi30", g.code);
 }
 
@@ -129,4 +137,73 @@ fn adding_an_attribute_to_the_spec_changes_the_generated_struct() {
 
     let after = generate(tmp.path()).code;
     assert!(after.contains("/// The hymn they ask for.\n    #[serde(rename = \"favourite_hymn\", default)]\n    pub favourite_hymn: ::std::option::Option<::std::string::String>,"), "new field missing");
+}
+
+/// A spec folder's files as a binary carries them (`resolve_files`): the same adapter as read
+/// from disk, with no file read (the folder named does not exist), and a missing document
+/// reported like a missing file.
+#[test]
+fn a_spec_carried_in_memory_resolves_like_the_folder() {
+    let dir = workspace().join("specs/pco");
+    let mut texts = vec![(
+        "manifest.yaml".to_owned(),
+        std::fs::read_to_string(dir.join("manifest.yaml")).unwrap(),
+    )];
+    for e in std::fs::read_dir(dir.join("openapi")).unwrap() {
+        let path = e.unwrap().path();
+        let name = format!("openapi/{}", path.file_name().unwrap().to_string_lossy());
+        texts.push((name, std::fs::read_to_string(&path).unwrap()));
+    }
+    let files: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let nowhere = Path::new("/nowhere/specs/pco");
+    assert!(!nowhere.exists());
+    let carried =
+        tributary_codegen::resolve_files(nowhere, &files).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(carried.manifest_path, nowhere.join("manifest.yaml"));
+    assert_eq!(
+        tributary_codegen::emit::rust(&carried),
+        generate(&dir).code,
+        "the same generated code"
+    );
+
+    let without_people: Vec<(&str, &str)> = files
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != "openapi/people.yaml")
+        .collect();
+    let e = tributary_codegen::resolve_files(nowhere, &without_people)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nowhere/specs/pco/manifest.yaml"), "{e}");
+    assert!(
+        e.contains("OpenAPI document `openapi/people.yaml` does not exist"),
+        "{e}"
+    );
+    let e = tributary_codegen::resolve_files(nowhere, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/nowhere/specs/pco/manifest.yaml") && e.contains("cannot read the file"),
+        "{e}"
+    );
+}
+
+/// A document the manifest lists but the folder lacks is named as missing, on disk too.
+#[test]
+fn a_missing_document_is_named() {
+    let dir = std::env::temp_dir().join(format!("tributary-missing-doc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = std::fs::read_to_string(workspace().join("specs/pco/manifest.yaml")).unwrap();
+    std::fs::write(dir.join("manifest.yaml"), manifest).unwrap();
+    let e = tributary_codegen::resolve_dir(&dir)
+        .unwrap_err()
+        .to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(e.contains("manifest.yaml"), "{e}");
+    assert!(e.contains("does not exist"), "{e}");
+    assert!(e.contains("/openapi/0"), "{e}");
 }

@@ -10,8 +10,10 @@ use tributary_pco::{Email, Person};
 
 fn recorded_dir() -> PathBuf {
     // The workspace root's sibling `shared/` (CI lays a copy beside the clone).
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/pco-recorded");
+    let dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../../../shared/reference/pco-recorded");
     assert!(
         dir.is_dir(),
         "recorded PCO responses not found at {} — the tests need ../shared beside the repository",

@@ -96,7 +96,10 @@ mod tests {
     use super::*;
 
     fn spec_text() -> String {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/canonical.yaml");
+        let path = Path::new(
+            &std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+        )
+        .join("../specs/canonical.yaml");
         std::fs::read_to_string(path).unwrap()
     }
 

@@ -24,8 +24,9 @@ struct Cli {
     /// Loopback port to listen on (0 = pick a free port; the chosen URL is printed).
     #[arg(long, default_value_t = 0, env = "PCO_SIM_PORT")]
     port: u16,
-    /// Spec directory to serve (`manifest.yaml` + `openapi/*.yaml`); default: the workspace's
-    /// `specs/pco`. Every list, nested list and single GET it declares is served.
+    /// Spec directory to serve (`manifest.yaml` + `openapi/*.yaml`), read at start; default:
+    /// the workspace's `specs/pco` as compiled in. Every list, nested list and single GET it
+    /// declares is served.
     #[arg(long, value_name = "DIR")]
     spec: Option<std::path::PathBuf>,
     /// Number of people in the generated organisation.

@@ -174,9 +174,18 @@ pub enum SchemaError {
     },
 }
 
-/// `specs/pco` of this workspace (`../../specs/pco` from the crate).
-pub fn default_spec_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs/pco")
+/// `specs/pco` compiled in when this crate was built (see `build.rs`).
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/spec.rs"));
+}
+
+/// The folder the compiled-in spec names in diagnostics.
+const EMBEDDED_DIR: &str = "specs/pco";
+
+/// The files of `specs/pco` compiled into the simulator: (`/`-separated path in the folder,
+/// text), as they were when it was built.
+pub fn spec_files() -> &'static [(&'static str, &'static str)] {
+    embedded::SPEC_FILES
 }
 
 /// Attributes documented as "only available when requested with the `?fields` param" are not
@@ -253,9 +262,17 @@ fn literals(path: &str) -> Vec<&str> {
 }
 
 impl Schema {
-    /// The routing table of `specs/pco` of this workspace.
+    /// The routing table of this workspace's `specs/pco`, as compiled into the simulator: it
+    /// needs no checkout at run time.
     pub fn load_default() -> Result<Self, SchemaError> {
-        Self::from_spec_dir(&default_spec_dir())
+        let dir = Path::new(EMBEDDED_DIR);
+        let adapter = tributary_codegen::resolve_files(dir, embedded::SPEC_FILES).map_err(|d| {
+            SchemaError::Spec {
+                dir: dir.to_path_buf(),
+                message: d.to_string(),
+            }
+        })?;
+        Self::from_ir(&adapter)
     }
 
     /// Load a spec directory (`manifest.yaml` + `openapi/*.yaml`) through `tributary-codegen`.

@@ -29,7 +29,7 @@ fn y(text: &str) -> Y {
 fn spec_with_tag() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pco-sim-spec-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    copy_dir(&pco_sim::schema::default_spec_dir(), &dir);
+    copy_dir(&common::spec_dir(), &dir);
     let people = dir.join("openapi/people.yaml");
     let mut doc: Y = serde_norway::from_str(&std::fs::read_to_string(&people).unwrap()).unwrap();
     let paths = doc["paths"].as_mapping_mut().unwrap();
@@ -250,8 +250,8 @@ impl NoIncluded for Value {
 
 #[tokio::test]
 async fn every_operation_of_specs_pco_is_served() {
-    let (ir, _) = tributary_codegen::resolve_dir(&pco_sim::schema::default_spec_dir())
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let (ir, _) =
+        tributary_codegen::resolve_dir(&common::spec_dir()).unwrap_or_else(|e| panic!("{e:?}"));
     let sim = common::builder(120).no_rate_limit().start().await.unwrap();
     let mut served = 0;
     for op in &ir.operations {
@@ -355,5 +355,39 @@ fn relationships_of_the_spec_resolve_to_stored_links() {
     assert_eq!(
         s.collection("webhooks", "webhook_subscriptions"),
         s.index("WebhookSubscription")
+    );
+}
+
+/// The spec compiled into the simulator (what `pco-sim` and `tributary demo` serve wherever
+/// they run) is this workspace's `specs/pco`, every file of it.
+#[test]
+fn the_compiled_in_spec_is_the_workspace_spec() {
+    let dir = common::spec_dir();
+    let mut on_disk = Vec::new();
+    for sub in ["", "openapi"] {
+        for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_file() {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let rel = if sub.is_empty() {
+                    name
+                } else {
+                    format!("{sub}/{name}")
+                };
+                on_disk.push((rel, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    on_disk.sort();
+    let carried: Vec<(String, String)> = pco_sim::schema::spec_files()
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+        .collect();
+    let names = |v: &[(String, String)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&carried), names(&on_disk));
+    assert!(names(&carried).contains(&"manifest.yaml".to_owned()));
+    assert!(
+        carried == on_disk,
+        "a compiled-in file differs from specs/pco"
     );
 }

@@ -37,9 +37,22 @@ pub async fn get(
     (status, headers, v)
 }
 
+/// This crate's folder, read at run time: a test binary cargo reuses for another checkout
+/// sharing the target directory must read that checkout's files, not the one it was built in.
+pub fn crate_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .expect("cargo sets CARGO_MANIFEST_DIR for tests")
+}
+
+/// This workspace's `specs/pco`.
+pub fn spec_dir() -> PathBuf {
+    crate_dir().join("../../specs/pco")
+}
+
 /// `../shared/reference` beside the workspace root.
 pub fn shared_reference() -> PathBuf {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut dir = crate_dir();
     loop {
         let toml = dir.join("Cargo.toml");
         if std::fs::read_to_string(&toml).is_ok_and(|t| t.contains("[workspace]")) {
@@ -48,7 +61,7 @@ pub fn shared_reference() -> PathBuf {
         assert!(
             dir.pop(),
             "no workspace root above {}",
-            env!("CARGO_MANIFEST_DIR")
+            crate_dir().display()
         );
     }
     let r = dir.join("../shared/reference");
