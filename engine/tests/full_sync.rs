@@ -47,6 +47,12 @@ async fn full_sync(kind: &str) {
                 "{indexes:?}"
             );
             assert!(indexes.contains(&"edges_idx0".to_owned()), "{indexes:?}");
+            // Owner indexes: built at the end on PostgreSQL, kept up row by row on SQLite.
+            assert_eq!(
+                indexes.contains(&"emails_owner_idx".to_owned()),
+                kind == "postgres",
+                "{indexes:?}"
+            );
         }
         other => panic!("last events: {other:?}"),
     }
