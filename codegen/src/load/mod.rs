@@ -114,13 +114,6 @@ pub fn load_with(dir: &Path, read: ReadFile<'_>) -> Result<Loaded, Diagnostics> 
     })
 }
 
-/// Reads one OpenAPI document (3.0.x or 3.1.x).
-pub fn read_document(path: &Path) -> Result<openapiv3::OpenAPI, Diagnostics> {
-    let text =
-        read_fs(path).map_err(|e| Diagnostic::new(path, format!("cannot read the file: {e}")))?;
-    parse_document(path, &text)
-}
-
 /// Parses one OpenAPI document (3.0.x or 3.1.x) read from `path`.
 fn parse_document(path: &Path, text: &str) -> Result<openapiv3::OpenAPI, Diagnostics> {
     let mut value = parse_yaml(path, text)?;

@@ -46,7 +46,7 @@ pub(crate) struct Secondary {
 /// listed under each), so owner keys append. SQLite does that cheaply, and building them at
 /// the end cost more than it saved (500,000 people: 20.7 s deferring them too, 19.4 s keeping
 /// them). PostgreSQL pays for every index entry as it comes, appended or not (a WAL record
-/// each): copying a sync's 44,911 emails from a file, best of 5, took 410 ms with the primary
+/// each): copying a sync's 44,911 emails from a file (medians of 5) took 410 ms with the primary
 /// key and the owner index, 302 ms with the key alone, and the owner index then built in
 /// 45 ms. A 50,000-person sync deferring them, 14 interleaved pairs: 2–5 % less wall time.
 pub(crate) fn secondary(schema: &str, with_owner: bool) -> Vec<Secondary> {
