@@ -187,8 +187,11 @@ impl Store {
 
     /// Builds the secondary indexes the spec's schema declares and the database lacks
     /// (deferred by a sync, or left missing by one that did not finish); returns their names.
-    /// PostgreSQL builds a few at once, on connections of their own; SQLite one after the
-    /// other (one writer), sorting in temporary files rather than in memory.
+    /// PostgreSQL builds a few at once, on connections of their own, each without parallel
+    /// workers: at the end of a 50,000-person sync (10 indexes, 4 at a time, 6 interleaved
+    /// pairs) the builds took 342–458 ms (median 372) against 442–578 ms (537) with the
+    /// server's default of 2 workers each. SQLite builds one after the other (one writer),
+    /// sorting in temporary files rather than in memory.
     pub async fn build_missing_indexes(&self) -> Result<Vec<String>, StoreError> {
         let have = self.index_names().await?;
         let missing: Vec<Secondary> = self
@@ -229,7 +232,13 @@ impl Store {
                         s.name
                     );
                     async move {
-                        let mut tx = self.pool.begin().await?;
+                        // The builds run side by side already; parallel workers on top
+                        // (PostgreSQL's default, 2 per build) oversubscribed the server's
+                        // cores and split each build's sort memory among them.
+                        let mut tx = self
+                            .pool
+                            .begin_with("BEGIN; SET LOCAL max_parallel_maintenance_workers = 0")
+                            .await?;
                         sqlx::query_scalar::<_, i64>(sql(lock))
                             .fetch_one(&mut *tx)
                             .await?;
