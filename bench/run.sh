@@ -17,7 +17,7 @@
 #   --only     rows: t4sqlite,t4pg,dlt4,tall,before,rl4,rlall,scale,gen (default: all; gen runs
 #              debug cargo builds in CARGO_TARGET_DIR and touches two spec files).
 #   --repeat N runs of each headline row (Tributary → SQLite, → PostgreSQL, dlt), interleaved;
-#              each row reports its median run by wall (default 3; --smoke 2, --quick 1).
+#              each row reports its median run by wall (default 5; --smoke 2, --quick 1).
 #   --before DIR  also run the whole sync of DIR/tributary (an older build) on the headline
 #              simulator, for a before/after table measured in the same run.
 #   BENCH_NO_BUILD=1 [BENCH_BIN_DIR=dir]: skip the cargo build, use existing binaries.
@@ -55,7 +55,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 rl_people="${rl_people:-$people}"   # the 4-entity rate-limit row runs at the headline size
-case "$mode" in smoke) repeat="${repeat:-2}" ;; quick) repeat="${repeat:-1}" ;; *) repeat="${repeat:-3}" ;; esac
+case "$mode" in smoke) repeat="${repeat:-2}" ;; quick) repeat="${repeat:-1}" ;; *) repeat="${repeat:-5}" ;; esac
 if [[ -z "$out" ]]; then
   if [[ $mode == smoke ]]; then out="$CARGO_TARGET_DIR/bench-smoke.md"; else out="$repo/BENCHMARKS.md"; fi
 fi
