@@ -134,6 +134,37 @@ fn raw(body: &[u8]) -> usize {
     doc.data.len() + doc.included.len()
 }
 
+/// A resource whose attributes stay JSON text, as `relationships` already do: what a page
+/// decoder that builds no `Value` per attribute would pay to parse (and drop) a page. Not
+/// used by the engine; it prices the lever named in BENCHMARKS.md (session 22).
+#[derive(serde::Deserialize)]
+struct TextResource {
+    #[serde(rename = "type")]
+    _kind: String,
+    #[serde(rename = "id")]
+    _id: String,
+    #[serde(rename = "attributes")]
+    _attributes: Box<serde_json::value::RawValue>,
+    #[serde(rename = "relationships")]
+    _relationships: Option<Box<serde_json::value::RawValue>>,
+    #[serde(rename = "links")]
+    _links: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// A page of [`TextResource`]s (links and meta kept as text too: the raw parse reads them
+/// into small maps, a negligible part of a page).
+#[derive(serde::Deserialize)]
+struct TextDocument {
+    data: Vec<TextResource>,
+    included: Vec<TextResource>,
+}
+
+/// Parse only, attributes as text.
+fn text(body: &[u8]) -> usize {
+    let doc: TextDocument = serde_json::from_slice(body).unwrap();
+    doc.data.len() + doc.included.len()
+}
+
 /// This thread's CPU time in ns (Linux `schedstat`), so a loaded shared machine does not
 /// inflate the figure the way wall time does.
 fn cpu_ns() -> Option<u64> {
@@ -166,6 +197,8 @@ fn main() {
     println!("page: 100 people + 400 included, {} KiB", body.len() / 1024);
     measure("typed parse + resolve includes", &body, typed);
     measure("raw parse (raw_pages)", &body, raw);
+    assert_eq!(text(&body), raw(&body));
+    measure("attributes as text (no Value tree)", &body, text);
     measure("baseline: serde_json::Value parse", &body, |b| {
         serde_json::from_slice::<Value>(b)
             .unwrap()
