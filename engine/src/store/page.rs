@@ -127,6 +127,9 @@ pub(crate) struct StagedPage {
     fetched: usize,
     pages: usize,
     writes: Vec<(&'static str, usize)>,
+    /// Whether the page looked its records up (else the analyses it makes due can wait: see
+    /// [`super::stats`]).
+    looked: bool,
 }
 
 /// Whether `e` is PostgreSQL's unique violation (SQLSTATE 23505).
@@ -218,7 +221,7 @@ impl Store {
             fence.check(row)?;
             let now = now_ms();
             match self.write_page(&mut tx, fence, &page, now, copy).await {
-                Ok((counts, side)) => {
+                Ok((counts, side, looked)) => {
                     return Ok(StagedPage {
                         tx,
                         now,
@@ -228,6 +231,7 @@ impl Store {
                         fetched: page.fetched,
                         pages: page.pages,
                         writes,
+                        looked,
                     });
                 }
                 Err(StoreError::Sqlx(e)) if copy && is_unique_violation(&e) => {
@@ -260,6 +264,7 @@ impl Store {
             fetched,
             pages,
             writes,
+            looked,
         } = staged;
         for (entity, side_fetched, c) in &side {
             // The side-loaded entity's run waits (pending) for this one; its counts grow here,
@@ -301,13 +306,14 @@ impl Store {
             return Err(fence.lost());
         }
         tx.commit().await?;
-        self.note_writes(&writes);
+        self.note_writes(&writes, looked);
         Ok((counts, side))
     }
 
     /// Writes a page's records, of its entity and those side-loaded with it: rows, edges,
     /// link columns, quarantine. With `copy`, new records are copied in at the end, all
-    /// entities' together; else they are upserted as records stored before are.
+    /// entities' together; else they are upserted as records stored before are. Also says
+    /// whether any of its entities' records were looked up.
     async fn write_page(
         &self,
         tx: &mut PageTx,
@@ -315,7 +321,7 @@ impl Store {
         page: &PageWrite,
         now: i64,
         copy: bool,
-    ) -> Result<(PageCounts, SideCounts), StoreError> {
+    ) -> Result<(PageCounts, SideCounts, bool), StoreError> {
         let lists = std::iter::once((&page.entity, &page.records, &page.quarantined)).chain(
             page.side
                 .iter()
@@ -381,7 +387,7 @@ impl Store {
             .zip(all_counts)
             .map(|(s, c)| (s.entity.clone(), s.fetched as u64, c))
             .collect();
-        Ok((counts, side))
+        Ok((counts, side, look.contains(&true)))
     }
 
     /// The content hashes of the records stored already among `records`, by canonical id
