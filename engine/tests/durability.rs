@@ -596,3 +596,94 @@ async fn concurrent_writers_of_a_new_record_both_commit_postgres() {
     store.close().await;
     db.drop_db().await;
 }
+
+/// New records are copied in without the columns every record of the copy leaves at their
+/// default (the server fills those in): whether a column is sent or left out, each row reads
+/// back with its own values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copied_rows_keep_their_values_with_defaults_left_out_postgres() {
+    use tributary_engine::store::Bind;
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let run = runs::start_or_resume(&store, "org1", &fixture::MANIFEST, "full", &["Email"])
+        .await
+        .unwrap();
+    let ers = runs::entity_runs(&store, "org1", &run.id).await.unwrap();
+    let email = ers.iter().find(|r| r.entity == "Email").unwrap();
+    let Claim::Acquired(fence) = lease::claim(&store, "org1", &email.id, "host:1:e", 60_000)
+        .await
+        .unwrap()
+    else {
+        panic!("the claim must succeed")
+    };
+    let with = |id: &str, status: &str, tags: &str, custom: &str| {
+        let mut r = email_record(id, &format!("{id}@example.com"));
+        let table = r.table;
+        let names = tributary_engine::canonical::COMMON_COLUMNS
+            .iter()
+            .chain(table.fields);
+        for (v, c) in r.values.iter_mut().zip(names) {
+            match c.name {
+                "status" => *v = Bind::Text(status.into()),
+                "tags" => *v = Bind::Text(tags.into()),
+                "custom_fields" => *v = Bind::Text(custom.into()),
+                _ => {}
+            }
+        }
+        r
+    };
+    let page = |records, offset| PageWrite {
+        entity: "Email".into(),
+        records,
+        quarantined: Vec::new(),
+        checkpoint: Checkpoint {
+            cursor_parent: None,
+            next_offset: Some(offset),
+            done: false,
+        },
+        fetched: 2,
+        pages: 1,
+        side: Vec::new(),
+    };
+    let mixed = vec![
+        with("1", "active", "[]", "{}"),
+        with("2", "inactive", r#"["a", "b"]"#, r#"{"x": 1}"#),
+    ];
+    let plain = vec![
+        with("3", "active", "[]", "{}"),
+        with("4", "active", "[]", "{}"),
+    ];
+    for (records, offset) in [(mixed, 2), (plain, 4)] {
+        let (counts, _) = store
+            .commit_page(&fence, page(records, offset), 60_000)
+            .await
+            .unwrap();
+        assert_eq!(counts.created, 2);
+    }
+    let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT id, status, tags::TEXT, custom_fields::TEXT, address FROM emails ORDER BY id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let want = |id: &str, status: &str, tags: &str, custom: &str| {
+        (
+            format!("em_org1_{id}"),
+            status.to_owned(),
+            tags.to_owned(),
+            custom.to_owned(),
+            format!("{id}@example.com"),
+        )
+    };
+    assert_eq!(
+        rows,
+        [
+            want("1", "active", "[]", "{}"),
+            want("2", "inactive", r#"["a", "b"]"#, r#"{"x": 1}"#),
+            want("3", "active", "[]", "{}"),
+            want("4", "active", "[]", "{}"),
+        ]
+    );
+    store.close().await;
+    db.drop_db().await;
+}

@@ -17,8 +17,8 @@ use super::bulk::{self, Batch, Column};
 use super::copy::CopyIn;
 use super::rules::{
     EDGE_COLUMNS, FENCE_SELECT, LinkValue, RUN_UPDATE, SIDE_RUN_UPDATE, all_columns, by_table,
-    classify, dedupe, distinct_edges, edge_insert, link_row, mark_upsert, quarantine_upsert,
-    row_upsert,
+    classify, copied_columns, dedupe, distinct_edges, edge_insert, link_row, mark_upsert,
+    quarantine_upsert, row_upsert,
 };
 use super::{Bind, PageTx, Store, arguments, now_ms, sql};
 use crate::canonical::{ColumnType, TableDef};
@@ -602,7 +602,8 @@ impl Store {
 }
 
 /// Copies the rows (with their link columns) and edges of new records ([`CopyIn`]): one
-/// statement per canonical table, one for all edges. `fresh` pairs each record with its
+/// statement per canonical table (without the columns every row leaves at their default:
+/// [`copied_columns`]), one for all edges. `fresh` pairs each record with its
 /// entity. Errors are the server's, for the caller to tell a unique violation from the rest.
 async fn copy_fresh(
     tx: &mut PageTx,
@@ -611,10 +612,19 @@ async fn copy_fresh(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     for (table, records) in by_table(fresh, |(_, r)| r.table) {
-        let mut rows = CopyIn::new(table.table, all_columns(table).map(|c| c.name));
+        let only: Vec<&PreparedRecord> = records.iter().map(|(_, r)| *r).collect();
+        let sent = copied_columns(table, &only);
+        let columns = all_columns(table).zip(&sent).filter(|(_, s)| **s);
+        let mut rows = CopyIn::new(table.table, columns.map(|(c, _)| c.name));
         rows.expect_rows(records.len());
         for (entity, r) in records {
-            for (v, c) in r.values.iter().zip(all_columns(table)) {
+            for ((v, c), _) in r
+                .values
+                .iter()
+                .zip(all_columns(table))
+                .zip(&sent)
+                .filter(|(_, s)| **s)
+            {
                 rows.bind(v, c.ty);
             }
             for v in link_row(r, fence, entity, now) {
