@@ -44,7 +44,7 @@ const STATISTICS_TARGET: u32 = 10;
 /// connection). A canonical table is analyzed for its key only, the one column the store's
 /// queries select it by (the size estimates come with any analysis): a wide table's other
 /// columns made each analysis about three times as long (people at 50,000 rows: 30–36 ms
-/// against 10 ms), and a first sync analyzes each table about six times.
+/// against 10 ms), and a table that pages look up is analyzed each time it doubles.
 async fn analyze(pool: &sqlx::AnyPool, table: &str) -> Result<(), sqlx::Error> {
     let begin = format!("BEGIN; SET LOCAL default_statistics_target = {STATISTICS_TARGET}");
     let mut tx = pool.begin_with(sql(begin)).await?;
