@@ -17,7 +17,7 @@
 //! without looking (see [`FreshEntities`](super::rules::FreshEntities)), so a table that
 //! doubles under such pages is analyzed once, when the sync settles (or as soon as a page
 //! looks it up again), not at every doubling: at 50,000 people that is 5 analyses instead of
-//! 29, which took about a tenth of the server's CPU in the middle of the load.
+//! 29, which took about 6 % of the server's CPU in the middle of the load.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
