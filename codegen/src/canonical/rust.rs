@@ -5,7 +5,7 @@ use heck::{ToShoutySnakeCase, ToUpperCamelCase};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::spec::{COMMON_COLUMNS, ColumnType, LINK_COLUMNS, Spec};
+use super::spec::{COMMON_COLUMNS, ColumnType, LINK_COLUMNS, Spec, common_default};
 
 fn field_ident(name: &str) -> proc_macro2::Ident {
     const KEYWORDS: &[&str] = &[
@@ -34,22 +34,28 @@ fn rust_type(ty: ColumnType, nullable: bool) -> TokenStream {
     }
 }
 
-fn column_def(name: &str, ty: ColumnType) -> TokenStream {
+fn column_def(name: &str, ty: ColumnType, default: Option<&str>) -> TokenStream {
     let variant = format_ident!("{}", ty.variant());
-    quote!(ColumnDef { name: #name, ty: ColumnType::#variant })
+    let default = match default {
+        Some(d) => quote!(Some(#d)),
+        None => quote!(None),
+    };
+    quote!(ColumnDef { name: #name, ty: ColumnType::#variant, default: #default })
 }
 
 /// The Rust source (formatted) for the spec.
 pub fn source(spec: &Spec) -> Result<String, syn::Error> {
-    let common = COMMON_COLUMNS.iter().map(|(n, t, _)| column_def(n, *t));
-    let link = LINK_COLUMNS.iter().map(|(n, t, _)| column_def(n, *t));
+    let common = COMMON_COLUMNS
+        .iter()
+        .map(|(n, t, _)| column_def(n, *t, common_default(n)));
+    let link = LINK_COLUMNS.iter().map(|(n, t, _)| column_def(n, *t, None));
     let mut consts = Vec::new();
     let mut const_names = Vec::new();
     let mut structs = Vec::new();
     for (name, e) in &spec.entities {
         let const_name = format_ident!("{}", name.to_shouty_snake_case());
         let (table, prefix, doc) = (&e.table, &e.prefix, &e.doc);
-        let fields = e.columns().map(|(f, t)| column_def(&f, t));
+        let fields = e.columns().map(|(f, t)| column_def(&f, t, None));
         let refs = e.refs.iter().map(|(rel, target)| {
             let column = super::spec::ref_column(rel);
             quote!(RefDef { relationship: #rel, column: #column, target: #target })
@@ -128,6 +134,8 @@ pub fn source(spec: &Spec) -> Result<String, syn::Error> {
             pub name: &'static str,
             /// Its type.
             pub ty: ColumnType,
+            /// Its default, as text, where the schema gives one (`'[]'` is `Some("[]")`).
+            pub default: Option<&'static str>,
         }
 
         /// A canonical entity table.

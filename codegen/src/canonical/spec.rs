@@ -136,6 +136,17 @@ pub const COMMON_COLUMNS: &[(&str, ColumnType, bool)] = &[
     ("custom_fields", ColumnType::Json, false),
 ];
 
+/// The default of a common column, as text (SQL quotes it): what a row that does not name the
+/// column holds. The engine's `COPY` leaves a column out when every row holds its default.
+pub fn common_default(column: &str) -> Option<&'static str> {
+    match column {
+        "tags" => Some("[]"),
+        "custom_fields" => Some("{}"),
+        "status" => Some("active"),
+        _ => None,
+    }
+}
+
 /// The columns every entity table ends with, after its own fields: where the row came from
 /// (the adapter's entity and remote id) and the sync bookkeeping of that remote record. They
 /// were a table of their own (`external_links`, now a view over these), one more row and

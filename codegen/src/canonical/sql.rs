@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::spec::{COMMON_COLUMNS, ColumnType, LINK_COLUMNS, Spec, ref_column};
+use super::spec::{COMMON_COLUMNS, ColumnType, LINK_COLUMNS, Spec, common_default, ref_column};
 
 /// The SQL dialect a migration is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,17 +80,12 @@ pub fn migration(spec: &Spec, dialect: Dialect) -> String {
             e.doc, e.table
         );
         for (col, ty, nullable) in COMMON_COLUMNS {
-            let default = match *col {
-                "tags" => Some("'[]'"),
-                "custom_fields" => Some("'{}'"),
-                "status" => Some("'active'"),
-                _ => None,
-            };
+            let default = common_default(col).map(|d| format!("'{d}'"));
             let ty = match *col {
                 "id" | "org_id" | "owner_id" => key_type(dialect, *ty),
                 _ => dialect.sql_type(*ty),
             };
-            column(&mut out, col, ty, *nullable, default);
+            column(&mut out, col, ty, *nullable, default.as_deref());
         }
         for (field, ty) in &e.fields {
             column(&mut out, field, dialect.sql_type(*ty), true, None);

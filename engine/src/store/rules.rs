@@ -40,16 +40,9 @@ pub(super) fn all_columns(
         .chain(LINK_COLUMNS)
 }
 
-/// The common columns the schema gives a default (the generated `CREATE TABLE`s; a test
-/// checks them against [`crate::canonical::POSTGRES_SCHEMA`]), with that default's text.
-const COLUMN_DEFAULTS: &[(&str, &str)] = &[
-    ("status", "active"),
-    ("tags", "[]"),
-    ("custom_fields", "{}"),
-];
-
 /// Which of `table`'s columns a `COPY` of `records` sends, in table order: all but those
-/// with a default that every record's value equals, which the server then fills in itself.
+/// with a default ([`ColumnDef::default`](crate::canonical::ColumnDef)) that every record's
+/// value equals, which the server then fills in itself.
 /// Most records have no tags and many no custom fields, and each `jsonb` value sent is parsed
 /// by the server (`jsonb_recv`: 7 % of its CPU in a 50,000-person first sync) even when it is
 /// `[]` or `{}`.
@@ -57,7 +50,7 @@ pub(super) fn copied_columns(table: &TableDef, records: &[&PreparedRecord]) -> V
     all_columns(table)
         .enumerate()
         .map(|(i, c)| {
-            let Some((_, default)) = COLUMN_DEFAULTS.iter().find(|(n, _)| *n == c.name) else {
+            let Some(default) = c.default else {
                 return true;
             };
             !records
@@ -358,13 +351,21 @@ impl FreshEntities {
 mod tests {
     use super::*;
 
+    /// The defaults the model gives its columns are the schema's: a `COPY` that leaves a
+    /// column out gets the value the row would have held.
     #[test]
     fn the_column_defaults_are_the_schemas() {
-        for (name, default) in COLUMN_DEFAULTS {
-            assert!(
-                COMMON_COLUMNS.iter().any(|c| c.name == *name),
-                "{name} is a common column"
-            );
+        let defaulted: Vec<_> = crate::canonical::ENTITIES
+            .iter()
+            .flat_map(all_columns)
+            .filter_map(|c| Some((c.name, c.default?)))
+            .collect();
+        assert_eq!(
+            defaulted.len(),
+            3 * crate::canonical::ENTITIES.len(),
+            "status, tags and custom_fields of every table: {defaulted:?}"
+        );
+        for (name, default) in defaulted {
             let declared = crate::canonical::POSTGRES_SCHEMA
                 .lines()
                 .filter(|l| {
